@@ -1,0 +1,88 @@
+/**
+ * Every protocol constant in one place: versions, type bytes, KDF labels (as the exact bytes
+ * libsignal uses), sizes and limits. Facts: `docs/protocol.md`.
+ *
+ * @module
+ */
+
+// KDF labels are ASCII; encoding them by hand keeps the core free of `TextEncoder`.
+const utf8 = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+// ---------------------------------------------------------------------------------------------
+// Key encodings
+// ---------------------------------------------------------------------------------------------
+
+/** Type byte of a serialized Curve25519 public key ("Djb"). */
+export const CURVE25519_KEY_TYPE = 0x05;
+/** Raw Curve25519 key length (public u-coordinate or private scalar). */
+export const CURVE25519_KEY_LENGTH = 32;
+/** Serialized Curve25519 public key length: type byte + 32 bytes. */
+export const CURVE25519_PUBLIC_KEY_LENGTH = 33;
+/** XEdDSA signature length. */
+export const SIGNATURE_LENGTH = 64;
+
+/** KEM type byte of round-3 CRYSTALS-Kyber-1024, the only KEM libsignal's npm builds accept. */
+export const KEM_TYPE_KYBER1024 = 0x08;
+/** KEM type byte of FIPS 203 ML-KEM-1024. */
+export const KEM_TYPE_MLKEM1024 = 0x0a;
+
+// ---------------------------------------------------------------------------------------------
+// Versions
+// ---------------------------------------------------------------------------------------------
+
+/** Message version of PQXDH sessions (high nibble of the version byte). */
+export const CIPHERTEXT_MESSAGE_CURRENT_VERSION = 4;
+/** Lowest message version that still parses; anything lower is "legacy". */
+export const CIPHERTEXT_MESSAGE_PRE_KYBER_VERSION = 3;
+/** Session state version for PQXDH sessions. */
+export const SESSION_VERSION = 4;
+
+/** Envelope type numbers, as used by servers (`protocol.rs`). */
+export const MESSAGE_TYPE_WHISPER = 2;
+/** Envelope type of a PreKeySignalMessage. */
+export const MESSAGE_TYPE_PREKEY = 3;
+
+// ---------------------------------------------------------------------------------------------
+// KDF labels (exact bytes)
+// ---------------------------------------------------------------------------------------------
+
+/** HKDF info of the PQXDH master secret (96 bytes: root key, chain key, SPQR auth key). */
+export const KDF_INFO_PQXDH: Uint8Array = utf8('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024');
+/** HKDF info of the root-key step of the Double Ratchet. */
+export const KDF_INFO_ROOT: Uint8Array = utf8('WhisperRatchet');
+/** HKDF info of per-message keys (cipher key, MAC key, IV). */
+export const KDF_INFO_MESSAGE_KEYS: Uint8Array = utf8('WhisperMessageKeys');
+/** HMAC input that derives a message-key seed from a chain key. */
+export const CHAIN_KEY_MESSAGE_SEED: Uint8Array = Uint8Array.of(0x01);
+/** HMAC input that advances a chain key. */
+export const CHAIN_KEY_NEXT: Uint8Array = Uint8Array.of(0x02);
+/** 32 bytes of 0xFF that prefix the PQXDH secret input (and XEdDSA's nonce hash, as 0xFE‖0xFF×31). */
+export const PQXDH_DISCONTINUITY_BYTES: Uint8Array = new Uint8Array(32).fill(0xff);
+
+// ---------------------------------------------------------------------------------------------
+// Sizes
+// ---------------------------------------------------------------------------------------------
+
+/** Length of the PQXDH HKDF output. */
+export const PQXDH_OUTPUT_LENGTH = 96;
+/** Length of the message-key HKDF output: cipher key 32 ‖ MAC key 32 ‖ IV 16. */
+export const MESSAGE_KEYS_LENGTH = 80;
+/** Length of the truncated SignalMessage MAC. */
+export const MAC_LENGTH = 8;
+
+// ---------------------------------------------------------------------------------------------
+// Limits (libsignal `consts.rs`)
+// ---------------------------------------------------------------------------------------------
+
+/** Largest allowed `counter − next expected index` within one receiving chain. */
+export const MAX_FORWARD_JUMPS = 25_000;
+/** Skipped message keys kept per receiving chain; the oldest are dropped first. */
+export const MAX_MESSAGE_KEYS = 2_000;
+/** Receiving chains kept per session state; the oldest are dropped first. */
+export const MAX_RECEIVER_CHAINS = 5;
+/** Archived (previous) session states kept per record; the oldest are dropped first. */
+export const ARCHIVED_STATES_MAX_LENGTH = 40;
+/** Seconds after which an unacknowledged initiator session stops being usable (30 days). */
+export const MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS: number = 30 * 24 * 60 * 60;
+/** Largest counter value (counters are u32 on the wire). */
+export const MAX_COUNTER = 0xffff_ffff;

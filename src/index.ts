@@ -1,0 +1,47 @@
+/**
+ * chiffre: end-to-end encryption for TypeScript — the Signal protocol (PQXDH + Double Ratchet),
+ * wire-compatible with libsignal.
+ *
+ * @module
+ */
+export {
+  InvalidKeyError,
+  InvalidMessageError,
+  InvalidRecordError,
+  InvalidSignatureError,
+  DuplicateMessageError,
+  MessageGapTooLargeError,
+  MissingPreKeyError,
+  SessionNotFoundError,
+  SignalError,
+  StorageError,
+  UnsupportedVersionError,
+  UntrustedIdentityError,
+  isSignalError,
+} from './errors.js';
+export type { AnySignalError, SignalErrorCode } from './errors.js';
+export {
+  IdentityKeyPair,
+  KemKeyPair,
+  KemPublicKey,
+  KemSecretKey,
+  KeyPair,
+  PrivateKey,
+  ProtocolAddress,
+  PublicKey,
+  deviceId,
+  kyberPreKeyId,
+  preKeyId,
+  registrationId,
+  signedPreKeyId,
+} from './keys/index.js';
+export type {
+  DeviceId,
+  IdentityKey,
+  KyberPreKeyId,
+  PreKeyId,
+  RegistrationId,
+  SignedPreKeyId,
+} from './keys/index.js';
+export { KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024 } from './constants.js';
+export type { RandomSource } from './primitives/index.js';

@@ -1,0 +1,220 @@
+/**
+ * Curve25519 key types with libsignal's encodings: public keys are `0x05 ‖ u` (33 bytes),
+ * private keys are 32 clamped bytes. Private keys live in `#private` fields and never render.
+ *
+ * @module
+ */
+import {
+  CURVE25519_KEY_LENGTH,
+  CURVE25519_KEY_TYPE,
+  CURVE25519_PUBLIC_KEY_LENGTH,
+  SIGNATURE_LENGTH,
+} from '../constants.js';
+import { InvalidKeyError } from '../errors.js';
+import {
+  assertBytes,
+  clampPrivateKey,
+  equalBytes,
+  generateX25519PrivateKey,
+  isLowOrderX25519PublicKey,
+  type RandomSource,
+  secureRandom,
+  toHex,
+  x25519Agree,
+  x25519PublicKey,
+  xeddsaSign,
+  xeddsaVerify,
+} from '../primitives/index.js';
+import { installInspect, REDACTED } from './redact.js';
+
+/** A Curve25519 public key (X25519 agreement, XEdDSA verification). */
+export class PublicKey {
+  readonly #serialized: Uint8Array;
+
+  private constructor(serialized: Uint8Array) {
+    this.#serialized = serialized;
+  }
+
+  /**
+   * Parse the 33-byte `0x05 ‖ u` form. Stricter than libsignal, which drops trailing bytes: chiffre
+   * requires exactly 33.
+   *
+   * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a wrong type byte or length
+   */
+  static deserialize(bytes: Uint8Array): PublicKey {
+    assertBytes(bytes, 'publicKey');
+    if (bytes.length === 0) throw new InvalidKeyError('empty public key', 'curve25519-public');
+    if (bytes[0] !== CURVE25519_KEY_TYPE) {
+      throw new InvalidKeyError(
+        `unsupported public key type ${String(bytes[0])}`,
+        'curve25519-public',
+      );
+    }
+    if (bytes.length !== CURVE25519_PUBLIC_KEY_LENGTH) {
+      throw new InvalidKeyError(
+        `public key must be 33 bytes, got ${String(bytes.length)}`,
+        'curve25519-public',
+      );
+    }
+    return new PublicKey(bytes.slice());
+  }
+
+  /** Wrap a raw 32-byte u-coordinate. @throws {RangeError} for a wrong length */
+  static fromRaw(raw: Uint8Array): PublicKey {
+    assertBytes(raw, 'publicKey', CURVE25519_KEY_LENGTH);
+    const out = new Uint8Array(CURVE25519_PUBLIC_KEY_LENGTH);
+    out[0] = CURVE25519_KEY_TYPE;
+    out.set(raw, 1);
+    return new PublicKey(out);
+  }
+
+  /** The 33-byte serialized form (a copy). */
+  serialize(): Uint8Array {
+    return this.#serialized.slice();
+  }
+
+  /** The raw 32-byte u-coordinate (a copy). */
+  getPublicKeyBytes(): Uint8Array {
+    return this.#serialized.slice(1);
+  }
+
+  /** @internal the raw u-coordinate without copying; callers must not mutate it. */
+  rawView(): Uint8Array {
+    return this.#serialized.subarray(1);
+  }
+
+  /** @internal the serialized form without copying; callers must not mutate it. */
+  serializedView(): Uint8Array {
+    return this.#serialized;
+  }
+
+  /** True when this key is one of the low-order points (rejected by every agreement). */
+  isLowOrder(): boolean {
+    return isLowOrderX25519PublicKey(this.rawView());
+  }
+
+  /** Verify an XEdDSA signature made by the matching private key. */
+  verifySignature(message: Uint8Array, signature: Uint8Array): boolean {
+    assertBytes(signature, 'signature');
+    if (signature.length !== SIGNATURE_LENGTH) return false;
+    return xeddsaVerify(this.rawView(), message, signature);
+  }
+
+  /** Byte equality with another public key. */
+  equals(other: PublicKey): boolean {
+    return equalBytes(this.#serialized, other.#serialized);
+  }
+
+  /** Lower-case hex of the serialized key (public data). */
+  toHex(): string {
+    return toHex(this.#serialized);
+  }
+
+  toJSON(): { type: 'PublicKey'; key: string } {
+    return { type: 'PublicKey', key: this.toHex() };
+  }
+
+  toString(): string {
+    return `PublicKey(${this.toHex()})`;
+  }
+}
+
+/** A Curve25519 private key. Its bytes never appear in strings, JSON or `inspect`. */
+export class PrivateKey {
+  readonly #bytes: Uint8Array;
+  #publicKey: PublicKey | undefined;
+
+  private constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+
+  /** Generate a fresh clamped private key from the CSPRNG (or an injected test source). */
+  static generate(random: RandomSource = secureRandom): PrivateKey {
+    return new PrivateKey(generateX25519PrivateKey(random));
+  }
+
+  /**
+   * Load 32 raw bytes. The copy is clamped, like libsignal does on deserialization.
+   *
+   * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a wrong length
+   */
+  static deserialize(bytes: Uint8Array): PrivateKey {
+    assertBytes(bytes, 'privateKey');
+    if (bytes.length !== CURVE25519_KEY_LENGTH) {
+      throw new InvalidKeyError(
+        `private key must be 32 bytes, got ${String(bytes.length)}`,
+        'curve25519-private',
+      );
+    }
+    return new PrivateKey(clampPrivateKey(bytes.slice()));
+  }
+
+  /** The 32 raw bytes (a copy). Only for persistence: treat the result as secret. */
+  serialize(): Uint8Array {
+    return this.#bytes.slice();
+  }
+
+  /** The matching public key. */
+  getPublicKey(): PublicKey {
+    this.#publicKey ??= PublicKey.fromRaw(x25519PublicKey(this.#bytes));
+    return this.#publicKey;
+  }
+
+  /**
+   * X25519 with `theirKey`.
+   *
+   * @throws {InvalidKeyError} `ERR_INVALID_KEY` when `theirKey` is low-order or the result is zero
+   */
+  calculateAgreement(theirKey: PublicKey): Uint8Array {
+    return x25519Agree(this.#bytes, theirKey.rawView());
+  }
+
+  /** XEdDSA signature over `message` (libsignal's variant). */
+  sign(message: Uint8Array, random: RandomSource = secureRandom): Uint8Array {
+    return xeddsaSign(this.#bytes, message, random);
+  }
+
+  toJSON(): { type: 'PrivateKey'; key: string } {
+    return { type: 'PrivateKey', key: REDACTED };
+  }
+
+  toString(): string {
+    return `PrivateKey(${REDACTED})`;
+  }
+}
+
+/** A Curve25519 key pair. */
+export class KeyPair {
+  /** The public half. */
+  readonly publicKey: PublicKey;
+  /** The private half (redacted in every rendering). */
+  readonly privateKey: PrivateKey;
+
+  constructor(publicKey: PublicKey, privateKey: PrivateKey) {
+    this.publicKey = publicKey;
+    this.privateKey = privateKey;
+  }
+
+  /** Generate a fresh key pair. */
+  static generate(random: RandomSource = secureRandom): KeyPair {
+    const privateKey = PrivateKey.generate(random);
+    return new KeyPair(privateKey.getPublicKey(), privateKey);
+  }
+
+  /** Rebuild a key pair from a private key. */
+  static fromPrivateKey(privateKey: PrivateKey): KeyPair {
+    return new KeyPair(privateKey.getPublicKey(), privateKey);
+  }
+
+  toJSON(): { publicKey: string; privateKey: string } {
+    return { publicKey: this.publicKey.toHex(), privateKey: REDACTED };
+  }
+
+  toString(): string {
+    return `KeyPair(${this.publicKey.toHex()}, ${REDACTED})`;
+  }
+}
+
+installInspect(PublicKey);
+installInspect(PrivateKey);
+installInspect(KeyPair);

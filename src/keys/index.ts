@@ -1,0 +1,20 @@
+/**
+ * The keys layer: key types and their libsignal encodings, branded ids, addresses.
+ *
+ * @module
+ */
+export { ProtocolAddress } from './address.js';
+export { KeyPair, PrivateKey, PublicKey } from './curve.js';
+export { IdentityKeyPair } from './identity.js';
+export type { IdentityKey } from './identity.js';
+export { deviceId, kyberPreKeyId, preKeyId, registrationId, signedPreKeyId } from './ids.js';
+export type {
+  Branded,
+  DeviceId,
+  KyberPreKeyId,
+  PreKeyId,
+  RegistrationId,
+  SignedPreKeyId,
+} from './ids.js';
+export { KemKeyPair, KemPublicKey, KemSecretKey } from './kem.js';
+export { INSPECT, REDACTED } from './redact.js';

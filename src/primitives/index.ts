@@ -1,0 +1,40 @@
+/**
+ * The primitives layer: the only importer of `@noble/*`. Bytes in, bytes out, no protocol
+ * knowledge.
+ *
+ * @module
+ */
+export { aes256CbcDecrypt, aes256CbcEncrypt } from './aes-cbc.js';
+export {
+  assertBytes,
+  concatBytes,
+  equalBytes,
+  equalConstantTime,
+  toHex,
+  wipe,
+} from './bytes.js';
+export { hkdfSha256, hmacSha256, sha256, sha3_256, sha512, shake256 } from './hash.js';
+export {
+  checkKemPublicKey,
+  checkKemSecretKey,
+  isKemType,
+  KEM1024_CIPHERTEXT_LENGTH,
+  KEM1024_PUBLIC_KEY_LENGTH,
+  KEM1024_SECRET_KEY_LENGTH,
+  KEM_SHARED_SECRET_LENGTH,
+  kemDecapsulate,
+  kemEncapsulate,
+  kemGenerateKeyPair,
+  kemPublicKeyFromSecretKey,
+} from './kem.js';
+export type { KemEncapsulation, KemType, SerializedKemKeyPair } from './kem.js';
+export { drawRandom, secureRandom } from './random.js';
+export type { RandomSource } from './random.js';
+export {
+  clampPrivateKey,
+  generateX25519PrivateKey,
+  isLowOrderX25519PublicKey,
+  x25519Agree,
+  x25519PublicKey,
+} from './x25519.js';
+export { xeddsaSign, xeddsaVerify } from './xeddsa.js';

@@ -1,0 +1,130 @@
+/**
+ * XEdDSA signatures over Curve25519 keys, in libsignal's variant:
+ *
+ * - signing does not negate the scalar to force a zero sign bit; instead the Edwards sign bit of
+ *   the signer's key travels in bit 7 of the signature's last byte;
+ * - the nonce is `SHA-512(0xFE ‖ 0xFF×31 ‖ k ‖ M ‖ Z) mod q` with 64 random bytes `Z`;
+ * - verification ignores bit 255 of the Montgomery key, accepts `s` in `[q, 2^253)` (reduced),
+ *   rejects `s ≥ 2^253`, and compares the recomputed `R` byte for byte.
+ *
+ * Facts: `docs/protocol.md` (XEdDSA), libsignal `rust/core/src/curve/curve25519.rs`.
+ *
+ * @module
+ */
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { assertBytes, concatBytes, equalBytes, wipe } from './bytes.js';
+import { sha512 } from './hash.js';
+import { drawRandom, type RandomSource, secureRandom } from './random.js';
+
+const Point = ed25519.Point;
+type EdPoint = InstanceType<typeof Point>;
+const P = (1n << 255n) - 19n;
+const Q = Point.Fn.ORDER;
+
+function leToBigint(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
+  return n;
+}
+
+function bigintToLe32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  let v = n;
+  for (let i = 0; i < 32; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function modPow(base: bigint, exp: bigint, m: bigint): bigint {
+  let result = 1n;
+  let b = base % m;
+  let e = exp;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return result;
+}
+
+const NONCE_PREFIX = (() => {
+  const p = new Uint8Array(32).fill(0xff);
+  p[0] = 0xfe;
+  return p;
+})();
+
+/**
+ * Sign `message` with a 32-byte (clamped) Curve25519 private key.
+ *
+ * @param privateKey - 32-byte clamped scalar
+ * @param message - bytes to sign
+ * @param random - source of the 64-byte nonce randomness `Z`
+ * @returns a 64-byte signature
+ */
+export function xeddsaSign(
+  privateKey: Uint8Array,
+  message: Uint8Array,
+  random: RandomSource = secureRandom,
+): Uint8Array {
+  assertBytes(privateKey, 'privateKey', 32);
+  assertBytes(message, 'message');
+  const z = drawRandom(random, 64);
+  const a = leToBigint(privateKey) % Q;
+  const A = Point.BASE.multiply(a);
+  const aEnc = A.toBytes();
+  const signBit = (aEnc[31] as number) & 0x80;
+  const nonceHash = sha512(concatBytes(NONCE_PREFIX, privateKey, message, z));
+  const r = leToBigint(nonceHash) % Q;
+  const R = r === 0n ? Point.ZERO : Point.BASE.multiply(r);
+  const rEnc = R.toBytes();
+  const h = leToBigint(sha512(concatBytes(rEnc, aEnc, message))) % Q;
+  const s = (h * a + r) % Q;
+  const signature = concatBytes(rEnc, bigintToLe32(s));
+  signature[63] = ((signature[63] as number) & 0x7f) | signBit;
+  wipe(nonceHash, z);
+  return signature;
+}
+
+/**
+ * Verify an XEdDSA signature against a raw 32-byte Montgomery public key. Never throws for bad
+ * keys or signatures of the right length; it returns `false`.
+ *
+ * @param publicKey - 32-byte Montgomery u-coordinate
+ * @param message - signed bytes
+ * @param signature - 64 bytes
+ * @returns whether the signature is valid
+ */
+export function xeddsaVerify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  assertBytes(publicKey, 'publicKey', 32);
+  assertBytes(message, 'message');
+  assertBytes(signature, 'signature');
+  if (signature.length !== 64) return false;
+  // Montgomery u → Edwards y = (u − 1)/(u + 1), bit 255 ignored, u reduced mod p.
+  const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
+  if (u === P - 1n) return false;
+  const y = (((u - 1n + P) % P) * modPow(u + 1n, P - 2n, P)) % P;
+  const aBytes = bigintToLe32(y);
+  aBytes[31] = ((aBytes[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
+  let A: EdPoint;
+  try {
+    A = Point.fromBytes(aBytes);
+  } catch {
+    return false;
+  }
+  const sBytes = signature.slice(32, 64);
+  sBytes[31] = (sBytes[31] as number) & 0x7f;
+  if (((sBytes[31] as number) & 0xe0) !== 0) return false;
+  const s = leToBigint(sBytes) % Q;
+  const rEnc = signature.subarray(0, 32);
+  const h = leToBigint(sha512(concatBytes(rEnc, A.toBytes(), message))) % Q;
+  const sB = s === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(s);
+  const hA = h === 0n ? Point.ZERO : A.multiplyUnsafe(h);
+  const check = sB.subtract(hA);
+  return equalBytes(check.toBytes(), rEnc);
+}
