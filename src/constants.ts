@@ -86,3 +86,10 @@ export const ARCHIVED_STATES_MAX_LENGTH = 40;
 export const MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS: number = 30 * 24 * 60 * 60;
 /** Largest counter value (counters are u32 on the wire). */
 export const MAX_COUNTER = 0xffff_ffff;
+
+// ---------------------------------------------------------------------------------------------
+// Stored records (local only, never on the wire)
+// ---------------------------------------------------------------------------------------------
+
+/** Format version byte that opens every serialized chiffre record. */
+export const RECORD_FORMAT_VERSION = 1;

@@ -43,5 +43,15 @@ export type {
   RegistrationId,
   SignedPreKeyId,
 } from './keys/index.js';
-export { KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024 } from './constants.js';
+export {
+  KEM_TYPE_KYBER1024,
+  KEM_TYPE_MLKEM1024,
+  MESSAGE_TYPE_PREKEY,
+  MESSAGE_TYPE_WHISPER,
+} from './constants.js';
+export { KyberPreKeyRecord, PreKeyRecord, SessionRecord, SignedPreKeyRecord } from './state/index.js';
+export { createPreKeyBundle, SessionManager } from './session/index.js';
+export type { CiphertextMessage, PreKeyBundle, SessionManagerOptions } from './session/index.js';
+export { InMemoryProtocolStore } from './storage/index.js';
+export type { Direction, ProtocolStore } from './storage/index.js';
 export type { RandomSource } from './primitives/index.js';

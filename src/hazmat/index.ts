@@ -28,3 +28,46 @@ export {
   xeddsaVerify,
 } from '../primitives/index.js';
 export type { KemEncapsulation, KemType, RandomSource, SerializedKemKeyPair } from '../primitives/index.js';
+export { agreeAsInitiator, agreeAsResponder } from '../agreement/index.js';
+export type {
+  InitiatorAgreement,
+  InitiatorAgreementParams,
+  PqxdhSecrets,
+  ResponderAgreementParams,
+} from '../agreement/index.js';
+export {
+  deriveMessageKeys,
+  deriveMessageSeed,
+  deriveNextChainKey,
+  deriveRootStep,
+  initializeInitiatorState,
+  initializeResponderState,
+  ratchetReceiveStep,
+  ratchetSendStep,
+} from '../ratchet/index.js';
+export type {
+  ChainKey,
+  MessageKeys,
+  PendingPreKey,
+  ReceiverChain,
+  RootStep,
+  SenderChain,
+  SessionState,
+  SkippedMessageKey,
+} from '../ratchet/index.js';
+export {
+  decryptWithRecord,
+  decryptWithState,
+  encodeAddresses,
+  encryptWithRecord,
+  initiateSessionFromBundle,
+  verifyPreKeyBundle,
+} from '../session/index.js';
+export type { CipherContext, EncryptResult, RecordDecryptResult, StateDecryptResult } from '../session/index.js';
+export {
+  decodePreKeySignalMessage,
+  decodeSignalMessage,
+  encodePreKeySignalMessage,
+  encodeSignalMessageBody,
+} from '../wire/index.js';
+export type { PreKeySignalMessage, SignalMessage, SignalMessageFields } from '../wire/index.js';

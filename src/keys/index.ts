@@ -17,4 +17,4 @@ export type {
   SignedPreKeyId,
 } from './ids.js';
 export { KemKeyPair, KemPublicKey, KemSecretKey } from './kem.js';
-export { INSPECT, REDACTED } from './redact.js';
+export { INSPECT, installInspect, REDACTED } from './redact.js';

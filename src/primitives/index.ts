@@ -33,6 +33,7 @@ export type { RandomSource } from './random.js';
 export {
   clampPrivateKey,
   generateX25519PrivateKey,
+  isCanonicalX25519PublicKey,
   isLowOrderX25519PublicKey,
   x25519Agree,
   x25519PublicKey,

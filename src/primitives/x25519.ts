@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { x25519 } from '@noble/curves/ed25519.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes } from './bytes.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
@@ -80,4 +80,38 @@ export function x25519Agree(privateKey: Uint8Array, publicKey: Uint8Array): Uint
   for (const b of shared) acc |= b;
   if (acc === 0) throw new InvalidKeyError('key agreement produced zero', 'curve25519-public');
   return shared;
+}
+
+/**
+ * libsignal's "canonical" test, applied to an initiator's base key by the responder: the
+ * u-coordinate is below p with bit 255 clear, and it maps (with sign 0) to a torsion-free Edwards
+ * point, i.e. a point of the prime-order subgroup on the curve (not the twist). Every honest
+ * X25519 public key passes. Public data, so not constant-time.
+ */
+export function isCanonicalX25519PublicKey(publicKey: Uint8Array): boolean {
+  assertBytes(publicKey, 'publicKey', 32);
+  if (((publicKey[31] as number) & 0x80) !== 0) return false;
+  let u = 0n;
+  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(publicKey[i] as number);
+  if (u >= P || u === P - 1n || LOW_ORDER_U.has(u)) return false;
+  // y = (u − 1)/(u + 1) mod p, encoded with sign bit 0.
+  let inv = 1n;
+  let base = u + 1n;
+  let e = P - 2n;
+  while (e > 0n) {
+    if (e & 1n) inv = (inv * base) % P;
+    base = (base * base) % P;
+    e >>= 1n;
+  }
+  let y = ((u - 1n + P) * inv) % P;
+  const enc = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) {
+    enc[i] = Number(y & 0xffn);
+    y >>= 8n;
+  }
+  try {
+    return ed25519.Point.fromBytes(enc).isTorsionFree();
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,114 @@
+/**
+ * Prekey bundles: what a device publishes so others can start a session with it, and the
+ * initiator's side of session creation from a bundle (signature checks, then PQXDH, then the
+ * first ratchet state). Pure: identity trust and storage are the session manager's job.
+ *
+ * @module
+ */
+import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
+import { InvalidKeyError, InvalidMessageError, InvalidSignatureError } from '../errors.js';
+import {
+  type IdentityKeyPair,
+  KeyPair,
+  type KemPublicKey,
+  type PublicKey,
+} from '../keys/index.js';
+import { assertBytes, type RandomSource } from '../primitives/index.js';
+import { agreeAsInitiator } from '../agreement/index.js';
+import { initializeInitiatorState, type SessionState } from '../ratchet/index.js';
+
+/** A device's published keys. One-time prekey optional; the Kyber prekey is required. */
+export interface PreKeyBundle {
+  readonly registrationId: number;
+  readonly deviceId: number;
+  /** One-time prekey id, present exactly when `preKey` is. */
+  readonly preKeyId?: number | undefined;
+  readonly preKey?: PublicKey | undefined;
+  readonly signedPreKeyId: number;
+  readonly signedPreKey: PublicKey;
+  /** XEdDSA signature by `identityKey` over the 33-byte serialized signed prekey. */
+  readonly signedPreKeySignature: Uint8Array;
+  readonly kyberPreKeyId: number;
+  readonly kyberPreKey: KemPublicKey;
+  /** XEdDSA signature by `identityKey` over the serialized Kyber prekey (type byte included). */
+  readonly kyberPreKeySignature: Uint8Array;
+  readonly identityKey: PublicKey;
+}
+
+/** Our side of a new outgoing session. */
+export interface InitiatorIdentity {
+  readonly identity: IdentityKeyPair;
+  readonly registrationId: number;
+}
+
+/**
+ * Verify a bundle's two signatures and key shapes. Throws on the first problem.
+ *
+ * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE` for a bad signed-prekey or Kyber signature
+ * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a low-order curve key
+ * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for an inconsistent bundle
+ */
+export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
+  if ((bundle.preKeyId === undefined) !== (bundle.preKey === undefined)) {
+    throw new InvalidMessageError('one-time prekey id and key must come together', 'bundle');
+  }
+  assertBytes(bundle.signedPreKeySignature, 'signedPreKeySignature');
+  assertBytes(bundle.kyberPreKeySignature, 'kyberPreKeySignature');
+  if (!bundle.identityKey.verifySignature(bundle.signedPreKey.serializedView(), bundle.signedPreKeySignature)) {
+    throw new InvalidSignatureError('signed prekey signature is invalid');
+  }
+  if (!bundle.identityKey.verifySignature(bundle.kyberPreKey.serializedView(), bundle.kyberPreKeySignature)) {
+    throw new InvalidSignatureError('Kyber prekey signature is invalid');
+  }
+  for (const [what, key] of [
+    ['identity key', bundle.identityKey],
+    ['signed prekey', bundle.signedPreKey],
+    ['one-time prekey', bundle.preKey],
+  ] as const) {
+    if (key?.isLowOrder() === true) throw new InvalidKeyError(`low-order ${what}`, 'curve25519-public');
+  }
+}
+
+/**
+ * Create the initiator's session state from a verified bundle.
+ *
+ * Invariant the caller owns (hazmat): the bundle was verified with {@link verifyPreKeyBundle} and
+ * its identity is trusted.
+ */
+export function initiateSessionFromBundle(
+  bundle: PreKeyBundle,
+  ours: InitiatorIdentity,
+  nowSeconds: number,
+  random: RandomSource,
+): SessionState {
+  const baseKey = KeyPair.generate(random);
+  const agreement = agreeAsInitiator({
+    ourIdentity: ours.identity,
+    ourBaseKey: baseKey,
+    theirIdentityKey: bundle.identityKey,
+    theirSignedPreKey: bundle.signedPreKey,
+    theirOneTimePreKey: bundle.preKey,
+    theirKyberPreKey: bundle.kyberPreKey,
+    random,
+  });
+  return initializeInitiatorState({
+    version: CIPHERTEXT_MESSAGE_CURRENT_VERSION,
+    localIdentityKey: ours.identity.publicKey,
+    remoteIdentityKey: bundle.identityKey,
+    rootKey: agreement.rootKey,
+    chainKey: agreement.chainKey,
+    theirRatchetKey: bundle.signedPreKey,
+    baseKey: baseKey.publicKey,
+    pendingPreKey: {
+      preKeyId: bundle.preKeyId,
+      signedPreKeyId: bundle.signedPreKeyId,
+      baseKey: baseKey.publicKey,
+      timestamp: nowSeconds,
+      kyberPreKeyId: bundle.kyberPreKeyId,
+      kyberCiphertext: agreement.kyberCiphertext,
+    },
+    localRegistrationId: ours.registrationId,
+    remoteRegistrationId: bundle.registrationId,
+    random,
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The session cipher as pure functions over records: build and open SignalMessages
+ * (AES-256-CBC body, 8-byte MAC over both identity keys, field 6 check), wrap messages in a
+ * PreKeySignalMessage while the session is unacknowledged, and pick the session state a message
+ * belongs to (current first, then archived, promoting the one that works).
+ *
+ * Nothing here touches a store; every function returns new records and leaves its inputs alone.
+ *
+ * @module
+ */
+import { MAC_LENGTH } from '../constants.js';
+import {
+  InvalidMessageError,
+  isSignalError,
+  type MessageKind,
+  SessionNotFoundError,
+  UnsupportedVersionError,
+} from '../errors.js';
+import type { ProtocolAddress } from '../keys/index.js';
+import {
+  aes256CbcDecrypt,
+  aes256CbcEncrypt,
+  concatBytes,
+  equalConstantTime,
+  hmacSha256,
+  type RandomSource,
+  wipe,
+} from '../primitives/index.js';
+import {
+  deriveMessageKeys,
+  ratchetReceiveStep,
+  ratchetSendStep,
+  type SessionState,
+} from '../ratchet/index.js';
+import type { SessionRecord } from '../state/index.js';
+import {
+  attachMac,
+  encodePreKeySignalMessage,
+  encodeSignalMessageBody,
+  type SignalMessage,
+} from '../wire/index.js';
+import { encodeAddresses } from './addresses.js';
+
+/** An encrypted message, tagged with how the receiver must treat it. */
+export type CiphertextMessage =
+  | { readonly type: 'prekey'; readonly body: Uint8Array }
+  | { readonly type: 'whisper'; readonly body: Uint8Array };
+
+/** Who is talking to whom, and the environment of one operation. */
+export interface CipherContext {
+  readonly localAddress: ProtocolAddress;
+  readonly remoteAddress: ProtocolAddress;
+  /** Current time in seconds since the epoch. */
+  readonly nowSeconds: number;
+  readonly random: RandomSource;
+}
+
+function computeMac(
+  macKey: Uint8Array,
+  senderIdentity: Uint8Array,
+  receiverIdentity: Uint8Array,
+  macInput: Uint8Array,
+): Uint8Array {
+  return hmacSha256(macKey, concatBytes(senderIdentity, receiverIdentity, macInput)).slice(
+    0,
+    MAC_LENGTH,
+  );
+}
+
+/** Result of {@link encryptWithRecord}. */
+export interface EncryptResult {
+  readonly record: SessionRecord;
+  readonly message: CiphertextMessage;
+}
+
+/**
+ * Encrypt with the record's current state.
+ *
+ * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND` without a usable current state (none, or
+ *   unacknowledged for more than 30 days)
+ */
+export function encryptWithRecord(
+  record: SessionRecord,
+  plaintext: Uint8Array,
+  ctx: CipherContext,
+): EncryptResult {
+  const state = record.currentState;
+  if (state === undefined || !record.hasUsableCurrentState(ctx.nowSeconds)) {
+    throw new SessionNotFoundError(ctx.remoteAddress.toString(), 'encrypt');
+  }
+  const step = ratchetSendStep(state);
+  const keys = deriveMessageKeys(step.seed);
+  const pending = state.pendingPreKey;
+  const body = encodeSignalMessageBody({
+    messageVersion: state.version,
+    ratchetKey: step.ratchetKey,
+    counter: step.counter,
+    previousCounter: step.previousCounter,
+    ciphertext: aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext),
+    // libsignal (0.91+) binds the addresses in PreKeySignalMessages only.
+    addresses:
+      pending === undefined ? undefined : encodeAddresses(ctx.localAddress, ctx.remoteAddress),
+  });
+  const mac = computeMac(
+    keys.macKey,
+    state.localIdentityKey.serializedView(),
+    state.remoteIdentityKey.serializedView(),
+    body,
+  );
+  const signalMessage = attachMac(body, mac);
+  wipe(keys.cipherKey, keys.macKey, keys.iv, step.seed);
+  const next = record.withCurrentState(step.state);
+  if (pending === undefined) {
+    return { record: next, message: { type: 'whisper', body: signalMessage } };
+  }
+  const prekey = encodePreKeySignalMessage({
+    messageVersion: state.version,
+    registrationId: state.localRegistrationId,
+    preKeyId: pending.preKeyId,
+    signedPreKeyId: pending.signedPreKeyId,
+    kyberPreKeyId: pending.kyberPreKeyId,
+    kyberCiphertext: pending.kyberCiphertext,
+    baseKey: pending.baseKey,
+    identityKey: state.localIdentityKey,
+    message: signalMessage,
+  });
+  return { record: next, message: { type: 'prekey', body: prekey } };
+}
+
+/** Result of {@link decryptWithState}. */
+export interface StateDecryptResult {
+  readonly state: SessionState;
+  readonly plaintext: Uint8Array;
+}
+
+/**
+ * Decrypt a SignalMessage with one state. On success the returned state has the message's key
+ * consumed and the pending prekey data cleared.
+ *
+ * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` ('decryption failed') for any
+ *   authentication failure
+ * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
+ * @throws {MessageGapTooLargeError} `ERR_MESSAGE_GAP_TOO_LARGE`
+ */
+export function decryptWithState(
+  state: SessionState,
+  message: SignalMessage,
+  ctx: CipherContext,
+  kind: MessageKind,
+): StateDecryptResult {
+  if (message.messageVersion !== state.version) {
+    throw new UnsupportedVersionError(
+      `message version ${String(message.messageVersion)} does not match the session`,
+      message.messageVersion,
+    );
+  }
+  const step = ratchetReceiveStep(state, message.ratchetKey, message.counter, {
+    random: ctx.random,
+  });
+  const keys = deriveMessageKeys(step.seed);
+  try {
+    const expected = computeMac(
+      keys.macKey,
+      state.remoteIdentityKey.serializedView(),
+      state.localIdentityKey.serializedView(),
+      message.macInput,
+    );
+    if (!equalConstantTime(expected, message.mac)) {
+      throw new InvalidMessageError('decryption failed', kind);
+    }
+    if (message.addresses !== undefined) {
+      const binding = encodeAddresses(ctx.remoteAddress, ctx.localAddress);
+      if (binding === undefined || !equalConstantTime(binding, message.addresses)) {
+        throw new InvalidMessageError('decryption failed', kind);
+      }
+    }
+    const plaintext = aes256CbcDecrypt(keys.cipherKey, keys.iv, message.ciphertext);
+    if (plaintext === null) throw new InvalidMessageError('decryption failed', kind);
+    return { state: { ...step.state, pendingPreKey: undefined }, plaintext };
+  } finally {
+    wipe(keys.cipherKey, keys.macKey, keys.iv);
+  }
+}
+
+/** Result of {@link decryptWithRecord}. */
+export interface RecordDecryptResult {
+  readonly record: SessionRecord;
+  readonly plaintext: Uint8Array;
+  /** The state that decrypted the message (now current in `record`). */
+  readonly state: SessionState;
+}
+
+/**
+ * Decrypt a SignalMessage with the record: the current state first, then archived states
+ * newest first; the state that succeeds becomes current. A duplicate stops the search at once.
+ *
+ * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND` when the record has no state at all
+ * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
+ * @throws {MessageGapTooLargeError} `ERR_MESSAGE_GAP_TOO_LARGE` when the current state refused
+ *   the jump and no other state decrypted
+ * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` when no state decrypts
+ */
+export function decryptWithRecord(
+  record: SessionRecord,
+  message: SignalMessage,
+  ctx: CipherContext,
+): RecordDecryptResult {
+  const current = record.currentState;
+  if (current === undefined && record.previousStates.length === 0) {
+    throw new SessionNotFoundError(ctx.remoteAddress.toString(), 'decrypt');
+  }
+  let firstError: unknown;
+  const attempt = (state: SessionState): StateDecryptResult | undefined => {
+    try {
+      return decryptWithState(state, message, ctx, 'whisper');
+    } catch (e) {
+      if (isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e;
+      if (!isSignalError(e)) throw e;
+      firstError ??= e;
+      return undefined;
+    }
+  };
+  if (current !== undefined) {
+    const r = attempt(current);
+    if (r !== undefined) {
+      return { record: record.withCurrentState(r.state), plaintext: r.plaintext, state: r.state };
+    }
+  }
+  const previous = record.previousStates;
+  for (let i = 0; i < previous.length; i++) {
+    const r = attempt(previous[i] as SessionState);
+    if (r !== undefined) {
+      return {
+        record: record.promoteArchivedState(i, r.state),
+        plaintext: r.plaintext,
+        state: r.state,
+      };
+    }
+  }
+  if (isSignalError(firstError, 'ERR_MESSAGE_GAP_TOO_LARGE')) throw firstError;
+  throw new InvalidMessageError('decryption failed', 'whisper');
+}
+

@@ -1,0 +1,24 @@
+/**
+ * The session layer: the session manager (the only layer that calls a store), the pure session
+ * cipher, bundles, and the per-address lock.
+ *
+ * @module
+ */
+export { encodeAddresses } from './addresses.js';
+export { initiateSessionFromBundle, verifyPreKeyBundle } from './bundle.js';
+export type { InitiatorIdentity, PreKeyBundle } from './bundle.js';
+export {
+  decryptWithRecord,
+  decryptWithState,
+  encryptWithRecord,
+} from './cipher.js';
+export type {
+  CipherContext,
+  CiphertextMessage,
+  EncryptResult,
+  RecordDecryptResult,
+  StateDecryptResult,
+} from './cipher.js';
+export { KeyedLock } from './lock.js';
+export { createPreKeyBundle, SessionManager } from './session-manager.js';
+export type { SessionManagerOptions } from './session-manager.js';

@@ -1,0 +1,420 @@
+/**
+ * The front door: a small class over a {@link ProtocolStore} that establishes sessions from
+ * bundles and encrypts and decrypts messages. It loads what an operation needs, runs the pure
+ * protocol functions on copies, checks identity trust, and hands every write to the store in one
+ * {@link ChangeSet}: nothing is written unless the whole operation succeeded, and plaintext is
+ * returned only after the commit did.
+ *
+ * Operations on one peer address are serialized by a per-instance lock; different addresses run
+ * concurrently.
+ *
+ * @module
+ */
+import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
+import {
+  InvalidMessageError,
+  isSignalError,
+  MissingPreKeyError,
+  SessionNotFoundError,
+  StorageError,
+  UntrustedIdentityError,
+} from '../errors.js';
+import {
+  type KyberPreKeyId,
+  kyberPreKeyId,
+  type PreKeyId,
+  preKeyId,
+  type ProtocolAddress,
+  type PublicKey,
+  signedPreKeyId,
+} from '../keys/index.js';
+import { type RandomSource, secureRandom } from '../primitives/index.js';
+import { agreeAsResponder } from '../agreement/index.js';
+import { initializeResponderState, type SessionState } from '../ratchet/index.js';
+import { SessionRecord } from '../state/index.js';
+import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from '../storage/index.js';
+import {
+  decodePreKeySignalMessage,
+  decodeSignalMessage,
+  type PreKeySignalMessage,
+} from '../wire/index.js';
+import { initiateSessionFromBundle, type PreKeyBundle, verifyPreKeyBundle } from './bundle.js';
+import {
+  type CipherContext,
+  type CiphertextMessage,
+  decryptWithRecord,
+  decryptWithState,
+  encryptWithRecord,
+} from './cipher.js';
+import { KeyedLock } from './lock.js';
+
+/** Options of {@link SessionManager}. */
+export interface SessionManagerOptions {
+  /** Where keys, identities and sessions live. */
+  readonly store: ProtocolStore;
+  /** This device's own address (binds SignalMessage field 6 as libsignal 0.91+ does). */
+  readonly localAddress: ProtocolAddress;
+  /** Randomness; the platform CSPRNG unless a test injects a seeded source. */
+  readonly random?: RandomSource;
+  /** Clock in milliseconds since the epoch; `Date.now` by default. */
+  readonly now?: () => number;
+}
+
+const EMPTY_CHANGES: ChangeSet = {
+  sessions: [],
+  identities: [],
+  removedPreKeys: [],
+  kyberPreKeysUsed: [],
+};
+
+/**
+ * Sessions with peers, over a store.
+ *
+ * @example
+ * ```ts
+ * const alice = new SessionManager({ store: aliceStore, localAddress: aliceAddress });
+ * await alice.processPreKeyBundle(bobAddress, bobBundle);
+ * const message = await alice.encrypt(bobAddress, new TextEncoder().encode('hi'));
+ * const plaintext = await bob.decrypt(aliceAddress, message);
+ * ```
+ */
+export class SessionManager {
+  readonly #store: ProtocolStore;
+  readonly #localAddress: ProtocolAddress;
+  readonly #random: RandomSource;
+  readonly #now: () => number;
+  readonly #lock = new KeyedLock();
+
+  constructor(options: SessionManagerOptions) {
+    this.#store = options.store;
+    this.#localAddress = options.localAddress;
+    this.#random = options.random ?? secureRandom;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** This device's address. */
+  get localAddress(): ProtocolAddress {
+    return this.#localAddress;
+  }
+
+  /**
+   * Start a session with `address` from its published bundle. Checks the identity's trust
+   * (sending), both signatures and the keys, runs PQXDH, and makes the new session current (an
+   * existing one is archived). Nothing is stored if any check fails.
+   *
+   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
+   * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE`
+   * @throws {InvalidKeyError} `ERR_INVALID_KEY`
+   * @throws {StorageError} `ERR_STORAGE` when the store fails
+   */
+  processPreKeyBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
+    return this.#lock.run(address.toString(), async () => {
+      await this.#requireTrusted(address, bundle.identityKey, 'sending');
+      verifyPreKeyBundle(bundle);
+      const identity = await this.#call('getIdentityKeyPair', () => this.#store.getIdentityKeyPair());
+      const registrationId = await this.#call('getLocalRegistrationId', () =>
+        this.#store.getLocalRegistrationId(),
+      );
+      const state = initiateSessionFromBundle(
+        bundle,
+        { identity, registrationId },
+        this.#nowSeconds(),
+        this.#random,
+      );
+      const record = (await this.#loadSession(address)) ?? SessionRecord.empty();
+      await this.#commit({
+        ...EMPTY_CHANGES,
+        sessions: [{ address, record: record.promoteState(state) }],
+        identities: [{ address, identityKey: bundle.identityKey }],
+      });
+    });
+  }
+
+  /**
+   * Encrypt `plaintext` for `address`. While the session is unacknowledged the result is a
+   * `prekey` message; afterwards a `whisper` message.
+   *
+   * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND`
+   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
+   * @throws {StorageError} `ERR_STORAGE`
+   */
+  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
+    if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
+    return this.#lock.run(address.toString(), async () => {
+      const record = await this.#loadSession(address);
+      if (record === null) throw new SessionNotFoundError(address.toString(), 'encrypt');
+      const result = encryptWithRecord(record, plaintext, this.#context(address));
+      const remoteIdentity = (record.currentState as SessionState).remoteIdentityKey;
+      await this.#requireTrusted(address, remoteIdentity, 'sending');
+      await this.#commit({
+        ...EMPTY_CHANGES,
+        sessions: [{ address, record: result.record }],
+        identities: [{ address, identityKey: remoteIdentity }],
+      });
+      return result.message;
+    });
+  }
+
+  /**
+   * Decrypt a message from `address`, dispatching on its type.
+   *
+   * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for malformed or unauthenticated input
+   * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
+   * @throws {MessageGapTooLargeError} `ERR_MESSAGE_GAP_TOO_LARGE`
+   * @throws {UnsupportedVersionError} `ERR_UNSUPPORTED_VERSION`
+   * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND`
+   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
+   * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY`
+   * @throws {StorageError} `ERR_STORAGE`
+   */
+  decrypt(address: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array> {
+    switch (message.type) {
+      case 'prekey':
+        return this.decryptPreKeyMessage(address, message.body);
+      case 'whisper':
+        return this.decryptWhisperMessage(address, message.body);
+      default:
+        throw new TypeError('message.type must be "prekey" or "whisper"');
+    }
+  }
+
+  /** Decrypt a serialized PreKeySignalMessage (envelope type 3). Same errors as {@link decrypt}. */
+  decryptPreKeyMessage(address: ProtocolAddress, bytes: Uint8Array): Promise<Uint8Array> {
+    return this.#lock.run(address.toString(), async () => {
+      const message = decodePreKeySignalMessage(bytes);
+      const record = (await this.#loadSession(address)) ?? SessionRecord.empty();
+      await this.#requireTrusted(address, message.identityKey, 'receiving');
+      const ctx = this.#context(address);
+
+      // A retransmission (or a later message) of a session we already have: same base key.
+      const states = record.allStates();
+      const existing = states.findIndex(
+        (s) => s.version === message.messageVersion && s.aliceBaseKey.equals(message.baseKey),
+      );
+      let changes: ChangeSet;
+      let plaintext: Uint8Array;
+      if (existing >= 0) {
+        const state = states[existing] as SessionState;
+        const r = this.#decryptPreKeyInner(state, message, ctx);
+        const next =
+          existing === 0 && record.currentState !== undefined
+            ? record.withCurrentState(r.state)
+            : record.promoteArchivedState(record.currentState === undefined ? existing : existing - 1, r.state);
+        plaintext = r.plaintext;
+        changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next }] };
+      } else {
+        const created = await this.#createResponderState(message);
+        const r = this.#decryptPreKeyInner(created.state, message, ctx);
+        plaintext = r.plaintext;
+        changes = {
+          sessions: [{ address, record: record.promoteState(r.state) }],
+          identities: [],
+          removedPreKeys: created.preKeyId === undefined ? [] : [created.preKeyId],
+          kyberPreKeysUsed: [created.kyberUse],
+        };
+      }
+      await this.#commit({ ...changes, identities: [{ address, identityKey: message.identityKey }] });
+      return plaintext;
+    });
+  }
+
+  /** Decrypt a serialized SignalMessage (envelope type 2). Same errors as {@link decrypt}. */
+  decryptWhisperMessage(address: ProtocolAddress, bytes: Uint8Array): Promise<Uint8Array> {
+    return this.#lock.run(address.toString(), async () => {
+      const message = decodeSignalMessage(bytes);
+      const record = await this.#loadSession(address);
+      if (record === null) throw new SessionNotFoundError(address.toString(), 'decrypt');
+      const result = decryptWithRecord(record, message, this.#context(address));
+      await this.#requireTrusted(address, result.state.remoteIdentityKey, 'receiving');
+      await this.#commit({
+        ...EMPTY_CHANGES,
+        sessions: [{ address, record: result.record }],
+        identities: [{ address, identityKey: result.state.remoteIdentityKey }],
+      });
+      return result.plaintext;
+    });
+  }
+
+  /** Whether a session with `address` can encrypt now. */
+  async hasSession(address: ProtocolAddress): Promise<boolean> {
+    const record = await this.#loadSession(address);
+    return record !== null && record.hasUsableCurrentState(this.#nowSeconds());
+  }
+
+  /**
+   * Archive the current session with `address` (e.g. after a decryption failure), so that the
+   * next outgoing message needs a fresh bundle. Archived states still decrypt late messages.
+   */
+  archiveSession(address: ProtocolAddress): Promise<void> {
+    return this.#lock.run(address.toString(), async () => {
+      const record = await this.#loadSession(address);
+      if (record?.currentState === undefined) return;
+      await this.#commit({
+        ...EMPTY_CHANGES,
+        sessions: [{ address, record: record.archiveCurrentState() }],
+      });
+    });
+  }
+
+  // -- internals ---------------------------------------------------------------------------------
+
+  #nowSeconds(): number {
+    return Math.floor(this.#now() / 1000);
+  }
+
+  #context(remoteAddress: ProtocolAddress): CipherContext {
+    return {
+      localAddress: this.#localAddress,
+      remoteAddress,
+      nowSeconds: this.#nowSeconds(),
+      random: this.#random,
+    };
+  }
+
+  #decryptPreKeyInner(
+    state: SessionState,
+    message: PreKeySignalMessage,
+    ctx: CipherContext,
+  ): { state: SessionState; plaintext: Uint8Array } {
+    try {
+      return decryptWithState(state, message.signalMessage, ctx, 'prekey');
+    } catch (e) {
+      if (isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e;
+      if (isSignalError(e)) throw new InvalidMessageError('decryption failed', 'prekey', { cause: e });
+      throw e;
+    }
+  }
+
+  async #createResponderState(message: PreKeySignalMessage): Promise<{
+    state: SessionState;
+    preKeyId: PreKeyId | undefined;
+    kyberUse: KyberPreKeyUse;
+  }> {
+    if (message.messageVersion !== CIPHERTEXT_MESSAGE_CURRENT_VERSION) {
+      throw new InvalidMessageError('X3DH (message version 3) is no longer supported', 'prekey');
+    }
+    const kyberId: KyberPreKeyId = kyberPreKeyId(message.kyberPreKeyId as number);
+    const spkId = signedPreKeyId(message.signedPreKeyId);
+    const signed = await this.#call('loadSignedPreKey', () => this.#store.loadSignedPreKey(spkId));
+    if (signed === null) throw new MissingPreKeyError('signed', spkId);
+    const kyber = await this.#call('loadKyberPreKey', () => this.#store.loadKyberPreKey(kyberId));
+    if (kyber === null) throw new MissingPreKeyError('kyber', kyberId);
+    const opkId = message.preKeyId === undefined ? undefined : preKeyId(message.preKeyId);
+    let oneTime;
+    if (opkId !== undefined) {
+      oneTime = await this.#call('loadPreKey', () => this.#store.loadPreKey(opkId));
+      if (oneTime === null) throw new MissingPreKeyError('one-time', opkId);
+    }
+    const identity = await this.#call('getIdentityKeyPair', () => this.#store.getIdentityKeyPair());
+    const registrationId = await this.#call('getLocalRegistrationId', () =>
+      this.#store.getLocalRegistrationId(),
+    );
+    let secrets;
+    try {
+      secrets = agreeAsResponder({
+        ourIdentity: identity,
+        ourSignedPreKey: signed.keyPair,
+        ourOneTimePreKey: oneTime?.keyPair,
+        ourKyberSecretKey: kyber.keyPair.secretKey,
+        theirIdentityKey: message.identityKey,
+        theirBaseKey: message.baseKey,
+        kyberCiphertext: message.kyberCiphertext as Uint8Array,
+      });
+    } catch (e) {
+      if (isSignalError(e, 'ERR_INVALID_MESSAGE')) {
+        throw new InvalidMessageError('invalid PreKeySignalMessage: bad Kyber ciphertext', 'prekey', {
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    const state = initializeResponderState({
+      version: message.messageVersion,
+      localIdentityKey: identity.publicKey,
+      remoteIdentityKey: message.identityKey,
+      rootKey: secrets.rootKey,
+      chainKey: secrets.chainKey,
+      ourSignedPreKey: signed.keyPair,
+      theirBaseKey: message.baseKey,
+      localRegistrationId: registrationId,
+      remoteRegistrationId: message.registrationId,
+    });
+    return {
+      state,
+      preKeyId: opkId,
+      kyberUse: { kyberPreKeyId: kyberId, signedPreKeyId: spkId, baseKey: message.baseKey },
+    };
+  }
+
+  async #requireTrusted(address: ProtocolAddress, key: PublicKey, direction: Direction): Promise<void> {
+    const trusted = await this.#call('isTrustedIdentity', () =>
+      this.#store.isTrustedIdentity(address, key, direction),
+    );
+    if (!trusted) throw new UntrustedIdentityError(address.toString());
+  }
+
+  async #loadSession(address: ProtocolAddress): Promise<SessionRecord | null> {
+    return this.#call('loadSession', () => this.#store.loadSession(address));
+  }
+
+  async #commit(changes: ChangeSet): Promise<void> {
+    await this.#call('commit', () => this.#store.commit(changes));
+  }
+
+  /** Run a store call; adapter exceptions become {@link StorageError}, our own errors pass. */
+  async #call<T>(operation: string, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isSignalError(e)) throw e;
+      throw new StorageError(operation, { cause: e });
+    }
+  }
+}
+
+/**
+ * Build this device's {@link PreKeyBundle} from its store, for publishing.
+ *
+ * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY` when a named key is not in the store
+ */
+export async function createPreKeyBundle(
+  store: ProtocolStore,
+  ids: { deviceId: number; preKeyId?: number; signedPreKeyId: number; kyberPreKeyId: number },
+): Promise<PreKeyBundle> {
+  const call = async <T>(operation: string, fn: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isSignalError(e)) throw e;
+      throw new StorageError(operation, { cause: e });
+    }
+  };
+  const identity = await call('getIdentityKeyPair', () => store.getIdentityKeyPair());
+  const registrationId = await call('getLocalRegistrationId', () => store.getLocalRegistrationId());
+  const spkId = signedPreKeyId(ids.signedPreKeyId);
+  const signed = await call('loadSignedPreKey', () => store.loadSignedPreKey(spkId));
+  if (signed === null) throw new MissingPreKeyError('signed', spkId);
+  const kid = kyberPreKeyId(ids.kyberPreKeyId);
+  const kyber = await call('loadKyberPreKey', () => store.loadKyberPreKey(kid));
+  if (kyber === null) throw new MissingPreKeyError('kyber', kid);
+  let preKey: PublicKey | undefined;
+  if (ids.preKeyId !== undefined) {
+    const pid = preKeyId(ids.preKeyId);
+    const record = await call('loadPreKey', () => store.loadPreKey(pid));
+    if (record === null) throw new MissingPreKeyError('one-time', pid);
+    preKey = record.keyPair.publicKey;
+  }
+  return {
+    registrationId,
+    deviceId: ids.deviceId,
+    preKeyId: ids.preKeyId,
+    preKey,
+    signedPreKeyId: signed.id,
+    signedPreKey: signed.keyPair.publicKey,
+    signedPreKeySignature: signed.signature,
+    kyberPreKeyId: kyber.id,
+    kyberPreKey: kyber.keyPair.publicKey,
+    kyberPreKeySignature: kyber.signature,
+    identityKey: identity.publicKey,
+  };
+}

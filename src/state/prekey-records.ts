@@ -1,0 +1,250 @@
+/**
+ * Prekey records: one-time prekeys, signed prekeys and Kyber prekeys (one-time or last-resort),
+ * with generation (signatures made with the identity key, over the serialized public key exactly
+ * as libsignal signs it) and their byte format (`RECORD_FORMAT_VERSION ‖ protobuf`).
+ *
+ * @module
+ */
+import { KEM_TYPE_KYBER1024 } from '../constants.js';
+import {
+  type IdentityKeyPair,
+  installInspect,
+  KemKeyPair,
+  KemSecretKey,
+  KeyPair,
+  type KyberPreKeyId,
+  kyberPreKeyId,
+  type PreKeyId,
+  preKeyId,
+  PrivateKey,
+  PublicKey,
+  REDACTED,
+  type SignedPreKeyId,
+  signedPreKeyId,
+} from '../keys/index.js';
+import { assertBytes, type KemType, type RandomSource, secureRandom } from '../primitives/index.js';
+import { ProtobufWriter } from '../wire/index.js';
+import { decodeKey, openRecord, recordFail, withFormatVersion } from './codec.js';
+
+function u64Timestamp(value: bigint | undefined, fail: (r: string) => never): number {
+  if (value === undefined || value > BigInt(Number.MAX_SAFE_INTEGER)) return fail('bad timestamp');
+  return Number(value);
+}
+
+function checkTimestamp(timestamp: number): number {
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
+    throw new RangeError('timestamp must be a non-negative safe integer (milliseconds)');
+  }
+  return timestamp;
+}
+
+/** A one-time (EC) prekey. */
+export class PreKeyRecord {
+  readonly id: PreKeyId;
+  readonly keyPair: KeyPair;
+
+  constructor(id: number, keyPair: KeyPair) {
+    this.id = preKeyId(id);
+    this.keyPair = keyPair;
+  }
+
+  /** Generate a one-time prekey with the given id. */
+  static generate(id: number, random: RandomSource = secureRandom): PreKeyRecord {
+    return new PreKeyRecord(id, KeyPair.generate(random));
+  }
+
+  /** Serialize (contains the private key). */
+  serialize(): Uint8Array {
+    return withFormatVersion(
+      new ProtobufWriter()
+        .uint32(1, this.id)
+        .bytes(2, this.keyPair.publicKey.serializedView())
+        .bytes(3, this.keyPair.privateKey.serialize())
+        .finish(),
+    );
+  }
+
+  /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
+  static deserialize(bytes: Uint8Array): PreKeyRecord {
+    const kind = 'prekey record';
+    const m = openRecord(bytes, kind);
+    const keyPair = decodeKeyPair(kind, m.requiredBytes(2), m.requiredBytes(3, 32));
+    return new PreKeyRecord(m.requiredUint32(1), keyPair);
+  }
+
+  toJSON(): { type: 'PreKeyRecord'; id: number; publicKey: string; privateKey: string } {
+    return { type: 'PreKeyRecord', id: this.id, publicKey: this.keyPair.publicKey.toHex(), privateKey: REDACTED };
+  }
+
+  toString(): string {
+    return `PreKeyRecord(${String(this.id)}, ${REDACTED})`;
+  }
+}
+
+/** A signed prekey: a Curve25519 key pair signed by the identity key. */
+export class SignedPreKeyRecord {
+  readonly id: SignedPreKeyId;
+  readonly keyPair: KeyPair;
+  /** XEdDSA signature over the 33-byte serialized public key. */
+  readonly signature: Uint8Array;
+  /** Creation time in milliseconds since the epoch. */
+  readonly timestamp: number;
+
+  constructor(id: number, keyPair: KeyPair, signature: Uint8Array, timestamp: number) {
+    this.id = signedPreKeyId(id);
+    this.keyPair = keyPair;
+    this.signature = assertBytes(signature, 'signature', 64).slice();
+    this.timestamp = checkTimestamp(timestamp);
+  }
+
+  /**
+   * Generate and sign a new signed prekey.
+   *
+   * @example
+   * ```ts
+   * const spk = SignedPreKeyRecord.generate(identity, 1, Date.now());
+   * ```
+   */
+  static generate(
+    identity: IdentityKeyPair,
+    id: number,
+    timestamp: number,
+    random: RandomSource = secureRandom,
+  ): SignedPreKeyRecord {
+    const keyPair = KeyPair.generate(random);
+    const signature = identity.privateKey.sign(keyPair.publicKey.serializedView(), random);
+    return new SignedPreKeyRecord(id, keyPair, signature, timestamp);
+  }
+
+  /** Serialize (contains the private key). */
+  serialize(): Uint8Array {
+    return withFormatVersion(
+      new ProtobufWriter()
+        .uint32(1, this.id)
+        .bytes(2, this.keyPair.publicKey.serializedView())
+        .bytes(3, this.keyPair.privateKey.serialize())
+        .bytes(4, this.signature)
+        .uint64(5, BigInt(this.timestamp))
+        .finish(),
+    );
+  }
+
+  /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
+  static deserialize(bytes: Uint8Array): SignedPreKeyRecord {
+    const kind = 'signed prekey record';
+    const m = openRecord(bytes, kind);
+    const keyPair = decodeKeyPair(kind, m.requiredBytes(2), m.requiredBytes(3, 32));
+    return new SignedPreKeyRecord(
+      m.requiredUint32(1),
+      keyPair,
+      m.requiredBytes(4, 64),
+      u64Timestamp(m.uint64(5), recordFail(kind)),
+    );
+  }
+
+  toJSON(): { type: 'SignedPreKeyRecord'; id: number; publicKey: string; privateKey: string } {
+    return {
+      type: 'SignedPreKeyRecord',
+      id: this.id,
+      publicKey: this.keyPair.publicKey.toHex(),
+      privateKey: REDACTED,
+    };
+  }
+
+  toString(): string {
+    return `SignedPreKeyRecord(${String(this.id)}, ${REDACTED})`;
+  }
+}
+
+/** A Kyber prekey: a KEM key pair signed by the identity key; one-time or last-resort. */
+export class KyberPreKeyRecord {
+  readonly id: KyberPreKeyId;
+  readonly keyPair: KemKeyPair;
+  /** XEdDSA signature over the serialized KEM public key (`type ‖ key`). */
+  readonly signature: Uint8Array;
+  /** Creation time in milliseconds since the epoch. */
+  readonly timestamp: number;
+  /** A last-resort key may be used by many sessions; a one-time key is deleted after use. */
+  readonly lastResort: boolean;
+
+  constructor(
+    id: number,
+    keyPair: KemKeyPair,
+    signature: Uint8Array,
+    timestamp: number,
+    lastResort: boolean,
+  ) {
+    this.id = kyberPreKeyId(id);
+    this.keyPair = keyPair;
+    this.signature = assertBytes(signature, 'signature', 64).slice();
+    this.timestamp = checkTimestamp(timestamp);
+    this.lastResort = lastResort;
+  }
+
+  /**
+   * Generate and sign a new Kyber prekey (Kyber-1024, type 0x08, unless another type is given).
+   *
+   * @example
+   * ```ts
+   * const lastResort = KyberPreKeyRecord.generate(identity, 1, Date.now(), { lastResort: true });
+   * ```
+   */
+  static generate(
+    identity: IdentityKeyPair,
+    id: number,
+    timestamp: number,
+    options: { lastResort?: boolean; kemType?: KemType; random?: RandomSource } = {},
+  ): KyberPreKeyRecord {
+    const random = options.random ?? secureRandom;
+    const keyPair = KemKeyPair.generate(options.kemType ?? KEM_TYPE_KYBER1024, random);
+    const signature = identity.privateKey.sign(keyPair.publicKey.serializedView(), random);
+    return new KyberPreKeyRecord(id, keyPair, signature, timestamp, options.lastResort ?? false);
+  }
+
+  /** Serialize (contains the secret key). */
+  serialize(): Uint8Array {
+    return withFormatVersion(
+      new ProtobufWriter()
+        .uint32(1, this.id)
+        .bytes(2, this.keyPair.secretKey.serialize())
+        .bytes(3, this.signature)
+        .uint64(4, BigInt(this.timestamp))
+        .bool(5, this.lastResort)
+        .finish(),
+    );
+  }
+
+  /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
+  static deserialize(bytes: Uint8Array): KyberPreKeyRecord {
+    const kind = 'kyber prekey record';
+    const m = openRecord(bytes, kind);
+    const secretKey = decodeKey(kind, 'KEM secret key', () => KemSecretKey.deserialize(m.requiredBytes(2)));
+    const keyPair = decodeKey(kind, 'KEM secret key', () => KemKeyPair.fromSecretKey(secretKey));
+    return new KyberPreKeyRecord(
+      m.requiredUint32(1),
+      keyPair,
+      m.requiredBytes(3, 64),
+      u64Timestamp(m.uint64(4), recordFail(kind)),
+      m.bool(5) ?? false,
+    );
+  }
+
+  toJSON(): { type: 'KyberPreKeyRecord'; id: number; lastResort: boolean; secretKey: string } {
+    return { type: 'KyberPreKeyRecord', id: this.id, lastResort: this.lastResort, secretKey: REDACTED };
+  }
+
+  toString(): string {
+    return `KyberPreKeyRecord(${String(this.id)}, ${this.lastResort ? 'last-resort' : 'one-time'}, ${REDACTED})`;
+  }
+}
+
+function decodeKeyPair(kind: string, pub: Uint8Array, priv: Uint8Array): KeyPair {
+  const publicKey = decodeKey(kind, 'public key', () => PublicKey.deserialize(pub));
+  const privateKey = decodeKey(kind, 'private key', () => PrivateKey.deserialize(priv));
+  if (!privateKey.getPublicKey().equals(publicKey)) recordFail(kind)('key pair mismatch');
+  return new KeyPair(publicKey, privateKey);
+}
+
+installInspect(PreKeyRecord);
+installInspect(SignedPreKeyRecord);
+installInspect(KyberPreKeyRecord);

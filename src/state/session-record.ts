@@ -1,0 +1,270 @@
+/**
+ * SessionRecord: one current session state plus up to 40 archived ones, newest first, and their
+ * byte format. Records are immutable: every change returns a new record, so a failed operation
+ * leaves the caller's copy untouched.
+ *
+ * Stored format (local only): `RECORD_FORMAT_VERSION ‖ protobuf Record`, see
+ * `docs/storage.md`. Deserialization bounds every count (chains, skipped keys, archived states).
+ *
+ * @module
+ */
+import {
+  ARCHIVED_STATES_MAX_LENGTH,
+  MAX_MESSAGE_KEYS,
+  MAX_RECEIVER_CHAINS,
+  MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS,
+} from '../constants.js';
+import { KeyPair, PrivateKey, PublicKey } from '../keys/index.js';
+import { installInspect, REDACTED } from '../keys/index.js';
+import type {
+  ChainKey,
+  PendingPreKey,
+  ReceiverChain,
+  SessionState,
+  SkippedMessageKey,
+} from '../ratchet/index.js';
+import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
+import { decodeKey, openRecord, recordFail, withFormatVersion } from './codec.js';
+
+const KIND = 'session record';
+const fail = recordFail(KIND);
+
+/** A peer's session record. */
+export class SessionRecord {
+  readonly #current: SessionState | undefined;
+  readonly #previous: readonly SessionState[];
+
+  private constructor(current: SessionState | undefined, previous: readonly SessionState[]) {
+    this.#current = current;
+    this.#previous = previous;
+  }
+
+  /** A record with no state. */
+  static empty(): SessionRecord {
+    return new SessionRecord(undefined, []);
+  }
+
+  /** @internal build a record from states (hazmat). */
+  static fromStates(current: SessionState | undefined, previous: readonly SessionState[]): SessionRecord {
+    return new SessionRecord(current, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
+  }
+
+  /** The current state, if any. */
+  get currentState(): SessionState | undefined {
+    return this.#current;
+  }
+
+  /** Archived states, most recently archived first. */
+  get previousStates(): readonly SessionState[] {
+    return this.#previous;
+  }
+
+  /**
+   * Whether the record has a state that can encrypt now: a current state, not an unacknowledged
+   * one older than 30 days.
+   *
+   * @param nowSeconds - current time in seconds since the epoch
+   */
+  hasUsableCurrentState(nowSeconds: number): boolean {
+    const s = this.#current;
+    if (s === undefined) return false;
+    const pending = s.pendingPreKey;
+    return pending === undefined || pending.timestamp + MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS >= nowSeconds;
+  }
+
+  /** A new record where `state` is current and the old current state is archived. */
+  promoteState(state: SessionState): SessionRecord {
+    const previous = this.#current === undefined ? this.#previous : [archived(this.#current), ...this.#previous];
+    return new SessionRecord(state, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
+  }
+
+  /** A new record where the archived state at `index` becomes current (after an update). */
+  promoteArchivedState(index: number, updated: SessionState): SessionRecord {
+    const rest = this.#previous.filter((_, i) => i !== index);
+    const previous = this.#current === undefined ? rest : [archived(this.#current), ...rest];
+    return new SessionRecord(updated, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
+  }
+
+  /** A new record with the current state replaced (no archiving). */
+  withCurrentState(state: SessionState): SessionRecord {
+    return new SessionRecord(state, this.#previous);
+  }
+
+  /** A new record whose current state is archived, leaving no current state. */
+  archiveCurrentState(): SessionRecord {
+    if (this.#current === undefined) return this;
+    return new SessionRecord(
+      undefined,
+      [archived(this.#current), ...this.#previous].slice(0, ARCHIVED_STATES_MAX_LENGTH),
+    );
+  }
+
+  /** Every state, current first. */
+  allStates(): SessionState[] {
+    return this.#current === undefined ? [...this.#previous] : [this.#current, ...this.#previous];
+  }
+
+  /** Serialize (format version first). Contains secrets: store it protected. */
+  serialize(): Uint8Array {
+    const w = new ProtobufWriter();
+    if (this.#current !== undefined) w.bytes(1, encodeState(this.#current));
+    for (const s of this.#previous) w.bytes(2, encodeState(s));
+    return withFormatVersion(w.finish());
+  }
+
+  /**
+   * Parse a serialized record.
+   *
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for anything malformed or out of bounds
+   */
+  static deserialize(bytes: Uint8Array): SessionRecord {
+    const m = openRecord(bytes, KIND);
+    const currentBytes = m.bytes(1);
+    const previousBytes = m.repeatedBytes(2);
+    if (previousBytes.length > ARCHIVED_STATES_MAX_LENGTH) fail('too many archived states');
+    return new SessionRecord(
+      currentBytes === undefined ? undefined : decodeState(currentBytes),
+      previousBytes.map(decodeState),
+    );
+  }
+
+  toJSON(): { type: 'SessionRecord'; hasCurrentState: boolean; previousStates: number; secrets: string } {
+    return {
+      type: 'SessionRecord',
+      hasCurrentState: this.#current !== undefined,
+      previousStates: this.#previous.length,
+      secrets: REDACTED,
+    };
+  }
+
+  toString(): string {
+    return `SessionRecord(current: ${this.#current === undefined ? 'none' : 'yes'}, previous: ${String(this.#previous.length)}, ${REDACTED})`;
+  }
+}
+
+installInspect(SessionRecord);
+
+function archived(state: SessionState): SessionState {
+  return state.pendingPreKey === undefined ? state : { ...state, pendingPreKey: undefined };
+}
+
+// ------------------------------------------------------------------------------------------
+// Codec
+// ------------------------------------------------------------------------------------------
+
+function encodeChainKey(w: ProtobufWriter, keyField: number, indexField: number, ck: ChainKey): void {
+  w.bytes(keyField, ck.key).uint32(indexField, ck.index);
+}
+
+function encodeState(s: SessionState): Uint8Array {
+  const w = new ProtobufWriter()
+    .uint32(1, s.version)
+    .bytes(2, s.localIdentityKey.serializedView())
+    .bytes(3, s.remoteIdentityKey.serializedView())
+    .bytes(4, s.rootKey)
+    .uint32(5, s.previousCounter);
+  const sender = new ProtobufWriter()
+    .bytes(1, s.senderChain.ratchetKeyPair.publicKey.serializedView())
+    .bytes(2, s.senderChain.ratchetKeyPair.privateKey.serialize());
+  encodeChainKey(sender, 3, 4, s.senderChain.chainKey);
+  w.bytes(6, sender.finish());
+  for (const chain of s.receiverChains) {
+    const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
+    encodeChainKey(c, 2, 3, chain.chainKey);
+    for (const k of chain.skippedKeys) {
+      c.bytes(4, new ProtobufWriter().uint32(1, k.index).bytes(2, k.seed).finish());
+    }
+    w.bytes(7, c.finish());
+  }
+  const p = s.pendingPreKey;
+  if (p !== undefined) {
+    const pw = new ProtobufWriter();
+    if (p.preKeyId !== undefined) pw.uint32(1, p.preKeyId);
+    pw.uint32(2, p.signedPreKeyId)
+      .bytes(3, p.baseKey.serializedView())
+      .uint64(4, BigInt(p.timestamp))
+      .uint32(5, p.kyberPreKeyId)
+      .bytes(6, p.kyberCiphertext);
+    w.bytes(8, pw.finish());
+  }
+  w.uint32(9, s.localRegistrationId)
+    .uint32(10, s.remoteRegistrationId)
+    .bytes(11, s.aliceBaseKey.serializedView());
+  return w.finish();
+}
+
+function sub(bytes: Uint8Array): ProtobufMessage {
+  return new ProtobufMessage(bytes, fail);
+}
+
+function publicKey(bytes: Uint8Array, what: string): PublicKey {
+  return decodeKey(KIND, what, () => PublicKey.deserialize(bytes));
+}
+
+function decodeState(bytes: Uint8Array): SessionState {
+  const m = sub(bytes);
+  const version = m.requiredUint32(1);
+  const localIdentityKey = publicKey(m.requiredBytes(2), 'local identity key');
+  const remoteIdentityKey = publicKey(m.requiredBytes(3), 'remote identity key');
+  const rootKey = m.requiredBytes(4, 32).slice();
+  const previousCounter = m.requiredUint32(5);
+
+  const sm = sub(m.requiredBytes(6));
+  const senderPublic = publicKey(sm.requiredBytes(1), 'sender ratchet key');
+  const senderPrivate = decodeKey(KIND, 'sender ratchet private key', () =>
+    PrivateKey.deserialize(sm.requiredBytes(2, 32)),
+  );
+  if (!senderPrivate.getPublicKey().equals(senderPublic)) fail('sender ratchet key pair mismatch');
+  const senderChain = {
+    ratchetKeyPair: new KeyPair(senderPublic, senderPrivate),
+    chainKey: { key: sm.requiredBytes(3, 32).slice(), index: sm.requiredUint32(4) },
+  };
+
+  const chainBytes = m.repeatedBytes(7);
+  if (chainBytes.length > MAX_RECEIVER_CHAINS) fail('too many receiver chains');
+  const receiverChains: ReceiverChain[] = chainBytes.map((cb) => {
+    const c = sub(cb);
+    const skippedBytes = c.repeatedBytes(4);
+    if (skippedBytes.length > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
+    const skippedKeys: SkippedMessageKey[] = skippedBytes.map((kb) => {
+      const k = sub(kb);
+      return { index: k.requiredUint32(1), seed: k.requiredBytes(2, 32).slice() };
+    });
+    return {
+      ratchetKey: publicKey(c.requiredBytes(1), 'receiver ratchet key'),
+      chainKey: { key: c.requiredBytes(2, 32).slice(), index: c.requiredUint32(3) },
+      skippedKeys,
+    };
+  });
+
+  let pendingPreKey: PendingPreKey | undefined;
+  const pb = m.bytes(8);
+  if (pb !== undefined) {
+    const p = sub(pb);
+    const timestamp = p.uint64(4);
+    if (timestamp === undefined || timestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
+      fail('bad pending prekey timestamp');
+    }
+    pendingPreKey = {
+      preKeyId: p.uint32(1),
+      signedPreKeyId: p.requiredUint32(2),
+      baseKey: publicKey(p.requiredBytes(3), 'pending base key'),
+      timestamp: Number(timestamp),
+      kyberPreKeyId: p.requiredUint32(5),
+      kyberCiphertext: p.requiredBytes(6).slice(),
+    };
+  }
+  return {
+    version,
+    localIdentityKey,
+    remoteIdentityKey,
+    rootKey,
+    previousCounter,
+    senderChain,
+    receiverChains,
+    pendingPreKey,
+    localRegistrationId: m.requiredUint32(9),
+    remoteRegistrationId: m.requiredUint32(10),
+    aliceBaseKey: publicKey(m.requiredBytes(11), 'alice base key'),
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * The in-memory reference store. Records are kept serialized, as a database would keep them, so
+ * every load returns a fresh copy and a commit either replaces bytes or leaves them alone.
+ *
+ * @module
+ */
+import { InvalidMessageError } from '../errors.js';
+import {
+  type IdentityKeyPair,
+  type KyberPreKeyId,
+  type PreKeyId,
+  type ProtocolAddress,
+  PublicKey,
+  type SignedPreKeyId,
+} from '../keys/index.js';
+import { toHex } from '../primitives/index.js';
+import {
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  SessionRecord,
+  SignedPreKeyRecord,
+} from '../state/index.js';
+import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from './types.js';
+
+/** What {@link InMemoryProtocolStore.snapshot} returns: every stored byte string by key. */
+export type StoreSnapshot = ReadonlyMap<string, string>;
+
+/**
+ * A complete {@link ProtocolStore} in memory, with trust on first use.
+ *
+ * @example
+ * ```ts
+ * const store = new InMemoryProtocolStore(IdentityKeyPair.generate(), 1234);
+ * ```
+ */
+export class InMemoryProtocolStore implements ProtocolStore {
+  readonly #identity: IdentityKeyPair;
+  readonly #registrationId: number;
+  readonly #identities = new Map<string, Uint8Array>();
+  readonly #sessions = new Map<string, Uint8Array>();
+  readonly #preKeys = new Map<number, Uint8Array>();
+  readonly #signedPreKeys = new Map<number, Uint8Array>();
+  readonly #kyberPreKeys = new Map<number, Uint8Array>();
+  readonly #kyberUses = new Set<string>();
+
+  constructor(identity: IdentityKeyPair, registrationId: number) {
+    this.#identity = identity;
+    this.#registrationId = registrationId;
+  }
+
+  // -- IdentityKeyStore ------------------------------------------------------------------------
+
+  getIdentityKeyPair(): IdentityKeyPair {
+    return this.#identity;
+  }
+
+  getLocalRegistrationId(): number {
+    return this.#registrationId;
+  }
+
+  /** Trusted when nothing is stored for `address` or the stored key is the same. */
+  isTrustedIdentity(address: ProtocolAddress, identityKey: PublicKey, _direction: Direction): boolean {
+    const stored = this.#identities.get(address.toString());
+    return stored === undefined || PublicKey.deserialize(stored).equals(identityKey);
+  }
+
+  getIdentity(address: ProtocolAddress): PublicKey | null {
+    const stored = this.#identities.get(address.toString());
+    return stored === undefined ? null : PublicKey.deserialize(stored);
+  }
+
+  /**
+   * Store (or replace) the identity of `address`, e.g. after the user confirmed a changed safety
+   * number. Returns whether an existing different identity was replaced.
+   */
+  saveIdentity(address: ProtocolAddress, identityKey: PublicKey): boolean {
+    const key = address.toString();
+    const stored = this.#identities.get(key);
+    this.#identities.set(key, identityKey.serialize());
+    return stored !== undefined && !PublicKey.deserialize(stored).equals(identityKey);
+  }
+
+  // -- Prekeys ---------------------------------------------------------------------------------
+
+  loadPreKey(id: PreKeyId): PreKeyRecord | null {
+    const b = this.#preKeys.get(id);
+    return b === undefined ? null : PreKeyRecord.deserialize(b);
+  }
+
+  storePreKey(record: PreKeyRecord): void {
+    this.#preKeys.set(record.id, record.serialize());
+  }
+
+  removePreKey(id: PreKeyId): void {
+    this.#preKeys.delete(id);
+  }
+
+  loadSignedPreKey(id: SignedPreKeyId): SignedPreKeyRecord | null {
+    const b = this.#signedPreKeys.get(id);
+    return b === undefined ? null : SignedPreKeyRecord.deserialize(b);
+  }
+
+  storeSignedPreKey(record: SignedPreKeyRecord): void {
+    this.#signedPreKeys.set(record.id, record.serialize());
+  }
+
+  removeSignedPreKey(id: SignedPreKeyId): void {
+    this.#signedPreKeys.delete(id);
+  }
+
+  loadKyberPreKey(id: KyberPreKeyId): KyberPreKeyRecord | null {
+    const b = this.#kyberPreKeys.get(id);
+    return b === undefined ? null : KyberPreKeyRecord.deserialize(b);
+  }
+
+  storeKyberPreKey(record: KyberPreKeyRecord): void {
+    this.#kyberPreKeys.set(record.id, record.serialize());
+  }
+
+  removeKyberPreKey(id: KyberPreKeyId): void {
+    this.#kyberPreKeys.delete(id);
+  }
+
+  /**
+   * Record the use of a Kyber prekey: a one-time key is deleted; a last-resort key remembers the
+   * `(id, signedPreKeyId, baseKey)` triple and a repeat is refused.
+   *
+   * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` when a last-resort use repeats
+   */
+  markKyberPreKeyUsed(use: KyberPreKeyUse): void {
+    this.#checkKyberUse(use);
+    this.#applyKyberUse(use);
+  }
+
+  // -- Sessions --------------------------------------------------------------------------------
+
+  loadSession(address: ProtocolAddress): SessionRecord | null {
+    const b = this.#sessions.get(address.toString());
+    return b === undefined ? null : SessionRecord.deserialize(b);
+  }
+
+  storeSession(address: ProtocolAddress, record: SessionRecord): void {
+    this.#sessions.set(address.toString(), record.serialize());
+  }
+
+  // -- Commit ----------------------------------------------------------------------------------
+
+  /** Apply a change set all or nothing: everything is validated and serialized before any write. */
+  commit(changes: ChangeSet): void {
+    for (const use of changes.kyberPreKeysUsed) this.#checkKyberUse(use);
+    const sessions = changes.sessions.map((s) => [s.address.toString(), s.record.serialize()] as const);
+    const identities = changes.identities.map((i) => [i.address.toString(), i.identityKey.serialize()] as const);
+    for (const [k, v] of sessions) this.#sessions.set(k, v);
+    for (const [k, v] of identities) this.#identities.set(k, v);
+    for (const id of changes.removedPreKeys) this.#preKeys.delete(id);
+    for (const use of changes.kyberPreKeysUsed) this.#applyKyberUse(use);
+  }
+
+  /** Every stored byte string, hex-encoded, keyed by kind and id: for before/after comparisons. */
+  snapshot(): StoreSnapshot {
+    const out = new Map<string, string>();
+    const add = (prefix: string, m: Map<string | number, Uint8Array>): void => {
+      for (const [k, v] of m) out.set(`${prefix}:${String(k)}`, toHex(v));
+    };
+    add('identity', this.#identities);
+    add('session', this.#sessions);
+    add('prekey', this.#preKeys);
+    add('signed-prekey', this.#signedPreKeys);
+    add('kyber-prekey', this.#kyberPreKeys);
+    for (const u of this.#kyberUses) out.set(`kyber-use:${u}`, '');
+    return out;
+  }
+
+  #kyberUseKey(use: KyberPreKeyUse): string {
+    return `${String(use.kyberPreKeyId)}:${String(use.signedPreKeyId)}:${use.baseKey.toHex()}`;
+  }
+
+  #checkKyberUse(use: KyberPreKeyUse): void {
+    const b = this.#kyberPreKeys.get(use.kyberPreKeyId);
+    if (b === undefined) return;
+    if (this.#kyberUses.has(this.#kyberUseKey(use))) {
+      throw new InvalidMessageError('last-resort Kyber prekey reused with the same base key', 'prekey');
+    }
+  }
+
+  #applyKyberUse(use: KyberPreKeyUse): void {
+    const b = this.#kyberPreKeys.get(use.kyberPreKeyId);
+    if (b === undefined) return;
+    if (KyberPreKeyRecord.deserialize(b).lastResort) this.#kyberUses.add(this.#kyberUseKey(use));
+    else this.#kyberPreKeys.delete(use.kyberPreKeyId);
+  }
+
+  toJSON(): { type: 'InMemoryProtocolStore'; identity: string } {
+    return { type: 'InMemoryProtocolStore', identity: this.#identity.publicKey.toHex() };
+  }
+
+  toString(): string {
+    return `InMemoryProtocolStore(${this.#identity.publicKey.toHex()})`;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The store interfaces chiffre reads through, and the change set it writes through. Types only.
+ *
+ * Contract (see `docs/storage.md`):
+ * - Plain objects can implement these; each method may return a value or a promise.
+ * - A missing entry is `null`.
+ * - Protocol operations never write piecemeal: each successful operation hands exactly one
+ *   {@link ChangeSet} to {@link CommitStore.commit}, which must apply it all or nothing. A failed
+ *   operation commits nothing.
+ * - Loads return records that the caller may keep; chiffre never mutates a loaded record.
+ *
+ * @module
+ */
+import type { IdentityKeyPair, KyberPreKeyId, PreKeyId, ProtocolAddress, PublicKey, SignedPreKeyId } from '../keys/index.js';
+import type { KyberPreKeyRecord, PreKeyRecord, SessionRecord, SignedPreKeyRecord } from '../state/index.js';
+
+/** A value or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Why an identity is being checked: we are about to send to it, or we received from it. */
+export type Direction = 'sending' | 'receiving';
+
+/** Our identity and the identities of our peers. */
+export interface IdentityKeyStore {
+  /** Our long-term identity key pair. */
+  getIdentityKeyPair(): MaybePromise<IdentityKeyPair>;
+  /** Our registration id. */
+  getLocalRegistrationId(): MaybePromise<number>;
+  /**
+   * Whether `identityKey` may be used for `address` in `direction`. Trust on first use: an address
+   * with no stored identity is trusted; a different stored identity is the app's decision.
+   */
+  isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: PublicKey,
+    direction: Direction,
+  ): MaybePromise<boolean>;
+  /** The stored identity of `address`, or `null`. */
+  getIdentity(address: ProtocolAddress): MaybePromise<PublicKey | null>;
+}
+
+/** One-time (EC) prekeys. */
+export interface PreKeyStore {
+  loadPreKey(id: PreKeyId): MaybePromise<PreKeyRecord | null>;
+}
+
+/** Signed prekeys. */
+export interface SignedPreKeyStore {
+  loadSignedPreKey(id: SignedPreKeyId): MaybePromise<SignedPreKeyRecord | null>;
+}
+
+/** Kyber prekeys. */
+export interface KyberPreKeyStore {
+  loadKyberPreKey(id: KyberPreKeyId): MaybePromise<KyberPreKeyRecord | null>;
+}
+
+/** Session records by peer address. */
+export interface SessionStore {
+  loadSession(address: ProtocolAddress): MaybePromise<SessionRecord | null>;
+}
+
+/** A session record to store. */
+export interface SessionWrite {
+  readonly address: ProtocolAddress;
+  readonly record: SessionRecord;
+}
+
+/** An identity to remember for a peer. */
+export interface IdentityWrite {
+  readonly address: ProtocolAddress;
+  readonly identityKey: PublicKey;
+}
+
+/**
+ * A Kyber prekey consumed by an incoming session. One-time keys are deleted; for a last-resort key
+ * the store remembers `(kyberPreKeyId, signedPreKeyId, baseKey)` and must refuse the commit when
+ * that triple was already recorded (a replayed PreKeySignalMessage).
+ */
+export interface KyberPreKeyUse {
+  readonly kyberPreKeyId: KyberPreKeyId;
+  readonly signedPreKeyId: SignedPreKeyId;
+  readonly baseKey: PublicKey;
+}
+
+/** Every write of one protocol operation. Applied atomically by {@link CommitStore.commit}. */
+export interface ChangeSet {
+  readonly sessions: readonly SessionWrite[];
+  readonly identities: readonly IdentityWrite[];
+  /** One-time prekeys consumed by a new incoming session. */
+  readonly removedPreKeys: readonly PreKeyId[];
+  readonly kyberPreKeysUsed: readonly KyberPreKeyUse[];
+}
+
+/** The single write path. */
+export interface CommitStore {
+  /**
+   * Apply every write of `changes`, or none of them, then resolve. Throwing (or rejecting) means
+   * nothing was written.
+   */
+  commit(changes: ChangeSet): MaybePromise<void>;
+}
+
+/** Everything a session needs. */
+export interface ProtocolStore
+  extends IdentityKeyStore,
+    PreKeyStore,
+    SignedPreKeyStore,
+    KyberPreKeyStore,
+    SessionStore,
+    CommitStore {}

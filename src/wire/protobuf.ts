@@ -1,0 +1,231 @@
+/**
+ * A minimal, strict protobuf codec for chiffre's few message and record types. It knows wire
+ * types, not schemas: the reader returns the fields it found, the writer emits fields in the order
+ * it is called (callers call in tag order, as prost does).
+ *
+ * Hostile-input rules: varints are at most 10 bytes (u32 fields at most 5 and < 2^32), lengths
+ * never run past the buffer, groups (wire types 3/4) and field number 0 are refused, and the
+ * number of fields is bounded by the input length. Every failure is reported through the
+ * caller's `fail` callback so each format throws its own typed error.
+ *
+ * @module
+ */
+
+/** Wire types chiffre reads (0 varint, 1 fixed64, 2 length-delimited, 5 fixed32). */
+export type WireType = 0 | 1 | 2 | 5;
+
+/** One decoded field. */
+export type ProtobufField =
+  | { readonly field: number; readonly wireType: 0; readonly value: bigint }
+  | { readonly field: number; readonly wireType: 1 | 5 | 2; readonly value: Uint8Array };
+
+/** Called with a short secret-free reason; must throw. */
+export type FailFn = (reason: string) => never;
+
+/** Parse all fields of `bytes`. Unknown fields are kept (the caller skips them). */
+export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
+  const fields: ProtobufField[] = [];
+  let pos = 0;
+  const readVarint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (pos >= bytes.length) fail('truncated varint');
+      const b = bytes[pos++] as number;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) {
+        if (i === 9 && b > 1) fail('varint overflow');
+        return result;
+      }
+      shift += 7n;
+    }
+    return fail('varint too long');
+  };
+  while (pos < bytes.length) {
+    const key = readVarint();
+    const field = Number(key >> 3n);
+    const wireType = Number(key & 7n);
+    if (field === 0 || key >> 3n > 0x1fff_ffffn) fail('invalid field number');
+    switch (wireType) {
+      case 0:
+        fields.push({ field, wireType: 0, value: readVarint() });
+        break;
+      case 1:
+      case 5: {
+        const n = wireType === 1 ? 8 : 4;
+        if (pos + n > bytes.length) fail('truncated fixed field');
+        fields.push({ field, wireType, value: bytes.subarray(pos, pos + n) });
+        pos += n;
+        break;
+      }
+      case 2: {
+        const len = readVarint();
+        if (len > BigInt(bytes.length - pos)) fail('length past end of input');
+        const n = Number(len);
+        fields.push({ field, wireType: 2, value: bytes.subarray(pos, pos + n) });
+        pos += n;
+        break;
+      }
+      default:
+        fail('unsupported wire type');
+    }
+  }
+  return fields;
+}
+
+/**
+ * Typed access to the fields of one message: each getter enforces the wire type, refuses
+ * repeated scalar fields, and reports through `fail`.
+ */
+export class ProtobufMessage {
+  readonly #fields: readonly ProtobufField[];
+  readonly #fail: FailFn;
+
+  constructor(bytes: Uint8Array, fail: FailFn) {
+    this.#fields = readProtobuf(bytes, fail);
+    this.#fail = fail;
+  }
+
+  #single(field: number): ProtobufField | undefined {
+    let found: ProtobufField | undefined;
+    for (const f of this.#fields) {
+      if (f.field !== field) continue;
+      if (found !== undefined) this.#fail(`field ${String(field)} repeated`);
+      found = f;
+    }
+    return found;
+  }
+
+  /** An optional uint32 field. */
+  uint32(field: number): number | undefined {
+    const f = this.#single(field);
+    if (f === undefined) return undefined;
+    if (f.wireType !== 0) return this.#fail(`field ${String(field)} has the wrong wire type`);
+    if (f.value > 0xffff_ffffn) return this.#fail(`field ${String(field)} out of range`);
+    return Number(f.value);
+  }
+
+  /** An optional uint64 field, as a bigint. */
+  uint64(field: number): bigint | undefined {
+    const f = this.#single(field);
+    if (f === undefined) return undefined;
+    if (f.wireType !== 0) return this.#fail(`field ${String(field)} has the wrong wire type`);
+    return f.value;
+  }
+
+  /** An optional bool field. */
+  bool(field: number): boolean | undefined {
+    const v = this.uint64(field);
+    if (v === undefined) return undefined;
+    if (v > 1n) return this.#fail(`field ${String(field)} is not a bool`);
+    return v === 1n;
+  }
+
+  /** An optional bytes (or embedded message) field. The result is a view into the input. */
+  bytes(field: number): Uint8Array | undefined {
+    const f = this.#single(field);
+    if (f === undefined) return undefined;
+    if (f.wireType !== 2) return this.#fail(`field ${String(field)} has the wrong wire type`);
+    return f.value;
+  }
+
+  /** All occurrences of a repeated bytes field, in order. */
+  repeatedBytes(field: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const f of this.#fields) {
+      if (f.field !== field) continue;
+      if (f.wireType !== 2) return this.#fail(`field ${String(field)} has the wrong wire type`);
+      out.push(f.value);
+    }
+    return out;
+  }
+
+  /** A required uint32 field. */
+  requiredUint32(field: number): number {
+    const v = this.uint32(field);
+    return v === undefined ? this.#fail(`missing field ${String(field)}`) : v;
+  }
+
+  /** A required bytes field, optionally of an exact length. */
+  requiredBytes(field: number, length?: number): Uint8Array {
+    const v = this.bytes(field);
+    if (v === undefined) return this.#fail(`missing field ${String(field)}`);
+    if (length !== undefined && v.length !== length) {
+      return this.#fail(`field ${String(field)} has the wrong length`);
+    }
+    return v;
+  }
+}
+
+/** Appends fields; call in ascending tag order for byte-identical output with prost. */
+export class ProtobufWriter {
+  readonly #chunks: Uint8Array[] = [];
+  #length = 0;
+
+  #push(chunk: Uint8Array): void {
+    this.#chunks.push(chunk);
+    this.#length += chunk.length;
+  }
+
+  #varint(value: bigint): void {
+    const out: number[] = [];
+    let v = value;
+    do {
+      let b = Number(v & 0x7fn);
+      v >>= 7n;
+      if (v !== 0n) b |= 0x80;
+      out.push(b);
+    } while (v !== 0n);
+    this.#push(Uint8Array.from(out));
+  }
+
+  #key(field: number, wireType: WireType): void {
+    this.#varint((BigInt(field) << 3n) | BigInt(wireType));
+  }
+
+  /** A uint32 field (written even when zero, as libsignal's proto2 messages do). */
+  uint32(field: number, value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
+      throw new RangeError(`field ${String(field)} must be a u32`);
+    }
+    this.#key(field, 0);
+    this.#varint(BigInt(value));
+    return this;
+  }
+
+  /** A uint64 field. */
+  uint64(field: number, value: bigint): this {
+    if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
+      throw new RangeError(`field ${String(field)} must be a u64`);
+    }
+    this.#key(field, 0);
+    this.#varint(value);
+    return this;
+  }
+
+  /** A bool field. */
+  bool(field: number, value: boolean): this {
+    this.#key(field, 0);
+    this.#varint(value ? 1n : 0n);
+    return this;
+  }
+
+  /** A bytes (or embedded message) field. */
+  bytes(field: number, value: Uint8Array): this {
+    this.#key(field, 2);
+    this.#varint(BigInt(value.length));
+    this.#push(value);
+    return this;
+  }
+
+  /** The encoded message. */
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.#length);
+    let offset = 0;
+    for (const c of this.#chunks) {
+      out.set(c, offset);
+      offset += c.length;
+    }
+    return out;
+  }
+}
