@@ -61,9 +61,8 @@ export class SignalError extends Error {
     this.name = new.target.name;
     // The brand {@link isSignalError} checks; non-enumerable so it never shows in renderings.
     Object.defineProperty(this, BRAND, { value: true });
-    const capture = (
-      Error as unknown as { captureStackTrace?: (t: object, c: unknown) => void }
-    ).captureStackTrace;
+    const capture = (Error as unknown as { captureStackTrace?: (t: object, c: unknown) => void })
+      .captureStackTrace;
     if (typeof capture === 'function') capture(this, new.target);
   }
 }
@@ -74,7 +73,7 @@ export type KeyKind = 'curve25519-public' | 'curve25519-private' | 'kem-public' 
 /** A key had the wrong type byte or length, or was a low-order point. */
 export class InvalidKeyError extends SignalError {
   static override code = 'ERR_INVALID_KEY' as const;
-  override readonly code: 'ERR_INVALID_KEY' = 'ERR_INVALID_KEY';
+  override readonly code = 'ERR_INVALID_KEY' as const;
   /** What kind of key was rejected, when known. */
   readonly keyType: KeyKind | undefined;
   constructor(message: string, keyType?: KeyKind, options?: SignalErrorOptions) {
@@ -86,7 +85,7 @@ export class InvalidKeyError extends SignalError {
 /** An XEdDSA signature (signed prekey, Kyber prekey) did not verify. */
 export class InvalidSignatureError extends SignalError {
   static override code = 'ERR_INVALID_SIGNATURE' as const;
-  override readonly code: 'ERR_INVALID_SIGNATURE' = 'ERR_INVALID_SIGNATURE';
+  override readonly code = 'ERR_INVALID_SIGNATURE' as const;
   constructor(message: string, options?: SignalErrorOptions) {
     super(message, 'ERR_INVALID_SIGNATURE', options);
   }
@@ -101,7 +100,7 @@ export type MessageKind = 'whisper' | 'prekey' | 'kem-ciphertext' | 'bundle';
  */
 export class InvalidMessageError extends SignalError {
   static override code = 'ERR_INVALID_MESSAGE' as const;
-  override readonly code: 'ERR_INVALID_MESSAGE' = 'ERR_INVALID_MESSAGE';
+  override readonly code = 'ERR_INVALID_MESSAGE' as const;
   /** The kind of message that was rejected. */
   readonly messageType: MessageKind;
   constructor(message: string, messageType: MessageKind, options?: SignalErrorOptions) {
@@ -113,7 +112,7 @@ export class InvalidMessageError extends SignalError {
 /** A message carried a legacy or future version byte. */
 export class UnsupportedVersionError extends SignalError {
   static override code = 'ERR_UNSUPPORTED_VERSION' as const;
-  override readonly code: 'ERR_UNSUPPORTED_VERSION' = 'ERR_UNSUPPORTED_VERSION';
+  override readonly code = 'ERR_UNSUPPORTED_VERSION' as const;
   /** The version found in the input. */
   readonly version: number;
   constructor(message: string, version: number, options?: SignalErrorOptions) {
@@ -125,7 +124,7 @@ export class UnsupportedVersionError extends SignalError {
 /** A message whose counter was already used (a replay or a duplicate delivery). */
 export class DuplicateMessageError extends SignalError {
   static override code = 'ERR_DUPLICATE_MESSAGE' as const;
-  override readonly code: 'ERR_DUPLICATE_MESSAGE' = 'ERR_DUPLICATE_MESSAGE';
+  override readonly code = 'ERR_DUPLICATE_MESSAGE' as const;
   /** The counter of the duplicated message. */
   readonly counter: number;
   constructor(counter: number, options?: SignalErrorOptions) {
@@ -137,7 +136,7 @@ export class DuplicateMessageError extends SignalError {
 /** A message jumped further ahead in its chain than the forward-jump limit allows. */
 export class MessageGapTooLargeError extends SignalError {
   static override code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
-  override readonly code: 'ERR_MESSAGE_GAP_TOO_LARGE' = 'ERR_MESSAGE_GAP_TOO_LARGE';
+  override readonly code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
   /** How far ahead the message was. */
   readonly gap: number;
   /** The limit in force. */
@@ -156,7 +155,7 @@ export class MessageGapTooLargeError extends SignalError {
 /** No usable session exists for the address (or the unacknowledged one expired). */
 export class SessionNotFoundError extends SignalError {
   static override code = 'ERR_SESSION_NOT_FOUND' as const;
-  override readonly code: 'ERR_SESSION_NOT_FOUND' = 'ERR_SESSION_NOT_FOUND';
+  override readonly code = 'ERR_SESSION_NOT_FOUND' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
   /** The operation that needed the session. */
@@ -171,7 +170,7 @@ export class SessionNotFoundError extends SignalError {
 /** The identity store refused the peer's identity key. */
 export class UntrustedIdentityError extends SignalError {
   static override code = 'ERR_UNTRUSTED_IDENTITY' as const;
-  override readonly code: 'ERR_UNTRUSTED_IDENTITY' = 'ERR_UNTRUSTED_IDENTITY';
+  override readonly code = 'ERR_UNTRUSTED_IDENTITY' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
   constructor(address: string, options?: SignalErrorOptions) {
@@ -186,7 +185,7 @@ export type PreKeyKind = 'one-time' | 'signed' | 'kyber';
 /** A prekey referenced by a message is not in the store (unknown or already used). */
 export class MissingPreKeyError extends SignalError {
   static override code = 'ERR_MISSING_PREKEY' as const;
-  override readonly code: 'ERR_MISSING_PREKEY' = 'ERR_MISSING_PREKEY';
+  override readonly code = 'ERR_MISSING_PREKEY' as const;
   /** Which store was asked. */
   readonly kind: PreKeyKind;
   /** The id that was asked for. */
@@ -201,7 +200,7 @@ export class MissingPreKeyError extends SignalError {
 /** A persisted record is corrupt, truncated, or of a format this version cannot read. */
 export class InvalidRecordError extends SignalError {
   static override code = 'ERR_INVALID_RECORD' as const;
-  override readonly code: 'ERR_INVALID_RECORD' = 'ERR_INVALID_RECORD';
+  override readonly code = 'ERR_INVALID_RECORD' as const;
   /** A short, secret-free description of what is wrong. */
   readonly reason: string;
   constructor(reason: string, options?: SignalErrorOptions) {
@@ -213,7 +212,7 @@ export class InvalidRecordError extends SignalError {
 /** A storage adapter threw. The adapter's error is kept as `cause`, never in `message`. */
 export class StorageError extends SignalError {
   static override code = 'ERR_STORAGE' as const;
-  override readonly code: 'ERR_STORAGE' = 'ERR_STORAGE';
+  override readonly code = 'ERR_STORAGE' as const;
   /** The store method that failed. */
   readonly operation: string;
   constructor(operation: string, options?: SignalErrorOptions) {

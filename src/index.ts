@@ -49,7 +49,12 @@ export {
   MESSAGE_TYPE_PREKEY,
   MESSAGE_TYPE_WHISPER,
 } from './constants.js';
-export { KyberPreKeyRecord, PreKeyRecord, SessionRecord, SignedPreKeyRecord } from './state/index.js';
+export {
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  SessionRecord,
+  SignedPreKeyRecord,
+} from './state/index.js';
 export { createPreKeyBundle, SessionManager } from './session/index.js';
 export type { CiphertextMessage, PreKeyBundle, SessionManagerOptions } from './session/index.js';
 export { InMemoryProtocolStore } from './storage/index.js';

@@ -13,7 +13,13 @@
  */
 import { KDF_INFO_PQXDH, PQXDH_DISCONTINUITY_BYTES, PQXDH_OUTPUT_LENGTH } from '../constants.js';
 import { InvalidKeyError } from '../errors.js';
-import type { IdentityKeyPair, KemPublicKey, KemSecretKey, KeyPair, PublicKey } from '../keys/index.js';
+import type {
+  IdentityKeyPair,
+  KemPublicKey,
+  KemSecretKey,
+  KeyPair,
+  PublicKey,
+} from '../keys/index.js';
 import {
   concatBytes,
   hkdfSha256,

@@ -27,7 +27,12 @@ export {
   xeddsaSign,
   xeddsaVerify,
 } from '../primitives/index.js';
-export type { KemEncapsulation, KemType, RandomSource, SerializedKemKeyPair } from '../primitives/index.js';
+export type {
+  KemEncapsulation,
+  KemType,
+  RandomSource,
+  SerializedKemKeyPair,
+} from '../primitives/index.js';
 export { agreeAsInitiator, agreeAsResponder } from '../agreement/index.js';
 export type {
   InitiatorAgreement,
@@ -63,7 +68,12 @@ export {
   initiateSessionFromBundle,
   verifyPreKeyBundle,
 } from '../session/index.js';
-export type { CipherContext, EncryptResult, RecordDecryptResult, StateDecryptResult } from '../session/index.js';
+export type {
+  CipherContext,
+  EncryptResult,
+  RecordDecryptResult,
+  StateDecryptResult,
+} from '../session/index.js';
 export {
   decodePreKeySignalMessage,
   decodeSignalMessage,

@@ -127,7 +127,10 @@ export class KemKeyPair {
   }
 
   /** Generate a key pair; Kyber-1024 (`0x08`, what libsignal accepts) by default. */
-  static generate(type: KemType = KEM_TYPE_KYBER1024, random: RandomSource = secureRandom): KemKeyPair {
+  static generate(
+    type: KemType = KEM_TYPE_KYBER1024,
+    random: RandomSource = secureRandom,
+  ): KemKeyPair {
     const { publicKey, secretKey } = kemGenerateKeyPair(type, random);
     return new KemKeyPair(KemPublicKey.deserialize(publicKey), KemSecretKey.deserialize(secretKey));
   }

@@ -7,7 +7,11 @@ import { cbc } from '@noble/ciphers/aes.js';
 import { assertBytes } from './bytes.js';
 
 /** Encrypt with AES-256-CBC and PKCS#7 padding. Output length is a non-zero multiple of 16. */
-export function aes256CbcEncrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function aes256CbcEncrypt(
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
   assertBytes(key, 'key', 32);
   assertBytes(iv, 'iv', 16);
   assertBytes(plaintext, 'plaintext');

@@ -5,14 +5,7 @@
  * @module
  */
 export { aes256CbcDecrypt, aes256CbcEncrypt } from './aes-cbc.js';
-export {
-  assertBytes,
-  concatBytes,
-  equalBytes,
-  equalConstantTime,
-  toHex,
-  wipe,
-} from './bytes.js';
+export { assertBytes, concatBytes, equalBytes, equalConstantTime, toHex, wipe } from './bytes.js';
 export { hkdfSha256, hmacSha256, sha256, sha3_256, sha512, shake256 } from './hash.js';
 export {
   checkKemPublicKey,

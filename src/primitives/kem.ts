@@ -50,11 +50,7 @@ export interface KemEncapsulation {
   readonly sharedSecret: Uint8Array;
 }
 
-function checkSerialized(
-  bytes: Uint8Array,
-  rawLength: number,
-  what: 'public' | 'secret',
-): KemType {
+function checkSerialized(bytes: Uint8Array, rawLength: number, what: 'public' | 'secret'): KemType {
   const kind = what === 'public' ? 'kem-public' : 'kem-secret';
   if (bytes.length === 0) throw new InvalidKeyError(`empty KEM ${what} key`, kind);
   const type = bytes[0] as number;
@@ -176,5 +172,8 @@ export function kemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): U
 export function kemPublicKeyFromSecretKey(secretKey: Uint8Array): Uint8Array {
   const type = checkKemSecretKey(secretKey);
   const start = 1 + 1536;
-  return concatBytes(Uint8Array.of(type), secretKey.subarray(start, start + KEM1024_PUBLIC_KEY_LENGTH));
+  return concatBytes(
+    Uint8Array.of(type),
+    secretKey.subarray(start, start + KEM1024_PUBLIC_KEY_LENGTH),
+  );
 }

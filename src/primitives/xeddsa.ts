@@ -119,7 +119,7 @@ export function xeddsaVerify(
   }
   const sBytes = signature.slice(32, 64);
   sBytes[31] = (sBytes[31] as number) & 0x7f;
-  if (((sBytes[31] as number) & 0xe0) !== 0) return false;
+  if ((sBytes[31] & 0xe0) !== 0) return false;
   const s = leToBigint(sBytes) % Q;
   const rEnc = signature.subarray(0, 32);
   const h = leToBigint(sha512(concatBytes(rEnc, A.toBytes(), message))) % Q;

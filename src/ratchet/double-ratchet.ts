@@ -5,17 +5,17 @@
  *
  * @module
  */
-import { MAX_COUNTER, MAX_FORWARD_JUMPS, MAX_MESSAGE_KEYS, MAX_RECEIVER_CHAINS } from '../constants.js';
+import {
+  MAX_COUNTER,
+  MAX_FORWARD_JUMPS,
+  MAX_MESSAGE_KEYS,
+  MAX_RECEIVER_CHAINS,
+} from '../constants.js';
 import { DuplicateMessageError, MessageGapTooLargeError, SessionNotFoundError } from '../errors.js';
 import { KeyPair, type PublicKey } from '../keys/index.js';
 import { type RandomSource, secureRandom } from '../primitives/index.js';
 import { deriveMessageSeed, deriveNextChainKey, deriveRootStep } from './kdf.js';
-import type {
-  PendingPreKey,
-  ReceiverChain,
-  SessionState,
-  SkippedMessageKey,
-} from './state.js';
+import type { PendingPreKey, ReceiverChain, SessionState, SkippedMessageKey } from './state.js';
 
 /** What the initiator's state is built from. */
 export interface InitiatorStateParams {
@@ -41,7 +41,10 @@ export interface InitiatorStateParams {
  */
 export function initializeInitiatorState(p: InitiatorStateParams): SessionState {
   const ourRatchet = KeyPair.generate(p.random ?? secureRandom);
-  const step = deriveRootStep(p.rootKey, ourRatchet.privateKey.calculateAgreement(p.theirRatchetKey));
+  const step = deriveRootStep(
+    p.rootKey,
+    ourRatchet.privateKey.calculateAgreement(p.theirRatchetKey),
+  );
   return {
     version: p.version,
     localIdentityKey: p.localIdentityKey,
@@ -201,7 +204,11 @@ function replaceChain(state: SessionState, index: number, chain: ReceiverChain):
 }
 
 /** A new peer ratchet key: receiving chain from the old sending key, then a new sending key. */
-function dhRatchetStep(state: SessionState, theirRatchetKey: PublicKey, random: RandomSource): SessionState {
+function dhRatchetStep(
+  state: SessionState,
+  theirRatchetKey: PublicKey,
+  random: RandomSource,
+): SessionState {
   const receiving = deriveRootStep(
     state.rootKey,
     state.senderChain.ratchetKeyPair.privateKey.calculateAgreement(theirRatchetKey),
@@ -214,7 +221,11 @@ function dhRatchetStep(state: SessionState, theirRatchetKey: PublicKey, random: 
   const oldIndex = state.senderChain.chainKey.index;
   const receiverChains = [
     ...state.receiverChains,
-    { ratchetKey: theirRatchetKey, chainKey: { key: receiving.chainKey, index: 0 }, skippedKeys: [] },
+    {
+      ratchetKey: theirRatchetKey,
+      chainKey: { key: receiving.chainKey, index: 0 },
+      skippedKeys: [],
+    },
   ];
   return {
     ...state,

@@ -7,12 +7,7 @@
  */
 import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
 import { InvalidKeyError, InvalidMessageError, InvalidSignatureError } from '../errors.js';
-import {
-  type IdentityKeyPair,
-  KeyPair,
-  type KemPublicKey,
-  type PublicKey,
-} from '../keys/index.js';
+import { type IdentityKeyPair, KeyPair, type KemPublicKey, type PublicKey } from '../keys/index.js';
 import { assertBytes, type RandomSource } from '../primitives/index.js';
 import { agreeAsInitiator } from '../agreement/index.js';
 import { initializeInitiatorState, type SessionState } from '../ratchet/index.js';
@@ -54,10 +49,20 @@ export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
   }
   assertBytes(bundle.signedPreKeySignature, 'signedPreKeySignature');
   assertBytes(bundle.kyberPreKeySignature, 'kyberPreKeySignature');
-  if (!bundle.identityKey.verifySignature(bundle.signedPreKey.serializedView(), bundle.signedPreKeySignature)) {
+  if (
+    !bundle.identityKey.verifySignature(
+      bundle.signedPreKey.serializedView(),
+      bundle.signedPreKeySignature,
+    )
+  ) {
     throw new InvalidSignatureError('signed prekey signature is invalid');
   }
-  if (!bundle.identityKey.verifySignature(bundle.kyberPreKey.serializedView(), bundle.kyberPreKeySignature)) {
+  if (
+    !bundle.identityKey.verifySignature(
+      bundle.kyberPreKey.serializedView(),
+      bundle.kyberPreKeySignature,
+    )
+  ) {
     throw new InvalidSignatureError('Kyber prekey signature is invalid');
   }
   for (const [what, key] of [
@@ -65,7 +70,8 @@ export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
     ['signed prekey', bundle.signedPreKey],
     ['one-time prekey', bundle.preKey],
   ] as const) {
-    if (key?.isLowOrder() === true) throw new InvalidKeyError(`low-order ${what}`, 'curve25519-public');
+    if (key?.isLowOrder() === true)
+      throw new InvalidKeyError(`low-order ${what}`, 'curve25519-public');
   }
 }
 

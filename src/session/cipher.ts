@@ -240,4 +240,3 @@ export function decryptWithRecord(
   if (isSignalError(firstError, 'ERR_MESSAGE_GAP_TOO_LARGE')) throw firstError;
   throw new InvalidMessageError('decryption failed', 'whisper');
 }
-

@@ -7,11 +7,7 @@
 export { encodeAddresses } from './addresses.js';
 export { initiateSessionFromBundle, verifyPreKeyBundle } from './bundle.js';
 export type { InitiatorIdentity, PreKeyBundle } from './bundle.js';
-export {
-  decryptWithRecord,
-  decryptWithState,
-  encryptWithRecord,
-} from './cipher.js';
+export { decryptWithRecord, decryptWithState, encryptWithRecord } from './cipher.js';
 export type {
   CipherContext,
   CiphertextMessage,

@@ -111,7 +111,9 @@ export class SessionManager {
     return this.#lock.run(address.toString(), async () => {
       await this.#requireTrusted(address, bundle.identityKey, 'sending');
       verifyPreKeyBundle(bundle);
-      const identity = await this.#call('getIdentityKeyPair', () => this.#store.getIdentityKeyPair());
+      const identity = await this.#call('getIdentityKeyPair', () =>
+        this.#store.getIdentityKeyPair(),
+      );
       const registrationId = await this.#call('getLocalRegistrationId', () =>
         this.#store.getLocalRegistrationId(),
       );
@@ -199,7 +201,10 @@ export class SessionManager {
         const next =
           existing === 0 && record.currentState !== undefined
             ? record.withCurrentState(r.state)
-            : record.promoteArchivedState(record.currentState === undefined ? existing : existing - 1, r.state);
+            : record.promoteArchivedState(
+                record.currentState === undefined ? existing : existing - 1,
+                r.state,
+              );
         plaintext = r.plaintext;
         changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next }] };
       } else {
@@ -213,7 +218,10 @@ export class SessionManager {
           kyberPreKeysUsed: [created.kyberUse],
         };
       }
-      await this.#commit({ ...changes, identities: [{ address, identityKey: message.identityKey }] });
+      await this.#commit({
+        ...changes,
+        identities: [{ address, identityKey: message.identityKey }],
+      });
       return plaintext;
     });
   }
@@ -280,7 +288,8 @@ export class SessionManager {
       return decryptWithState(state, message.signalMessage, ctx, 'prekey');
     } catch (e) {
       if (isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e;
-      if (isSignalError(e)) throw new InvalidMessageError('decryption failed', 'prekey', { cause: e });
+      if (isSignalError(e))
+        throw new InvalidMessageError('decryption failed', 'prekey', { cause: e });
       throw e;
     }
   }
@@ -322,9 +331,13 @@ export class SessionManager {
       });
     } catch (e) {
       if (isSignalError(e, 'ERR_INVALID_MESSAGE')) {
-        throw new InvalidMessageError('invalid PreKeySignalMessage: bad Kyber ciphertext', 'prekey', {
-          cause: e,
-        });
+        throw new InvalidMessageError(
+          'invalid PreKeySignalMessage: bad Kyber ciphertext',
+          'prekey',
+          {
+            cause: e,
+          },
+        );
       }
       throw e;
     }
@@ -346,7 +359,11 @@ export class SessionManager {
     };
   }
 
-  async #requireTrusted(address: ProtocolAddress, key: PublicKey, direction: Direction): Promise<void> {
+  async #requireTrusted(
+    address: ProtocolAddress,
+    key: PublicKey,
+    direction: Direction,
+  ): Promise<void> {
     const trusted = await this.#call('isTrustedIdentity', () =>
       this.#store.isTrustedIdentity(address, key, direction),
     );

@@ -73,7 +73,12 @@ export class PreKeyRecord {
   }
 
   toJSON(): { type: 'PreKeyRecord'; id: number; publicKey: string; privateKey: string } {
-    return { type: 'PreKeyRecord', id: this.id, publicKey: this.keyPair.publicKey.toHex(), privateKey: REDACTED };
+    return {
+      type: 'PreKeyRecord',
+      id: this.id,
+      publicKey: this.keyPair.publicKey.toHex(),
+      privateKey: REDACTED,
+    };
   }
 
   toString(): string {
@@ -218,7 +223,9 @@ export class KyberPreKeyRecord {
   static deserialize(bytes: Uint8Array): KyberPreKeyRecord {
     const kind = 'kyber prekey record';
     const m = openRecord(bytes, kind);
-    const secretKey = decodeKey(kind, 'KEM secret key', () => KemSecretKey.deserialize(m.requiredBytes(2)));
+    const secretKey = decodeKey(kind, 'KEM secret key', () =>
+      KemSecretKey.deserialize(m.requiredBytes(2)),
+    );
     const keyPair = decodeKey(kind, 'KEM secret key', () => KemKeyPair.fromSecretKey(secretKey));
     return new KyberPreKeyRecord(
       m.requiredUint32(1),
@@ -230,7 +237,12 @@ export class KyberPreKeyRecord {
   }
 
   toJSON(): { type: 'KyberPreKeyRecord'; id: number; lastResort: boolean; secretKey: string } {
-    return { type: 'KyberPreKeyRecord', id: this.id, lastResort: this.lastResort, secretKey: REDACTED };
+    return {
+      type: 'KyberPreKeyRecord',
+      id: this.id,
+      lastResort: this.lastResort,
+      secretKey: REDACTED,
+    };
   }
 
   toString(): string {

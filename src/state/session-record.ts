@@ -45,7 +45,10 @@ export class SessionRecord {
   }
 
   /** @internal build a record from states (hazmat). */
-  static fromStates(current: SessionState | undefined, previous: readonly SessionState[]): SessionRecord {
+  static fromStates(
+    current: SessionState | undefined,
+    previous: readonly SessionState[],
+  ): SessionRecord {
     return new SessionRecord(current, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
   }
 
@@ -69,12 +72,16 @@ export class SessionRecord {
     const s = this.#current;
     if (s === undefined) return false;
     const pending = s.pendingPreKey;
-    return pending === undefined || pending.timestamp + MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS >= nowSeconds;
+    return (
+      pending === undefined ||
+      pending.timestamp + MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS >= nowSeconds
+    );
   }
 
   /** A new record where `state` is current and the old current state is archived. */
   promoteState(state: SessionState): SessionRecord {
-    const previous = this.#current === undefined ? this.#previous : [archived(this.#current), ...this.#previous];
+    const previous =
+      this.#current === undefined ? this.#previous : [archived(this.#current), ...this.#previous];
     return new SessionRecord(state, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
   }
 
@@ -128,7 +135,12 @@ export class SessionRecord {
     );
   }
 
-  toJSON(): { type: 'SessionRecord'; hasCurrentState: boolean; previousStates: number; secrets: string } {
+  toJSON(): {
+    type: 'SessionRecord';
+    hasCurrentState: boolean;
+    previousStates: number;
+    secrets: string;
+  } {
     return {
       type: 'SessionRecord',
       hasCurrentState: this.#current !== undefined,
@@ -152,7 +164,12 @@ function archived(state: SessionState): SessionState {
 // Codec
 // ------------------------------------------------------------------------------------------
 
-function encodeChainKey(w: ProtobufWriter, keyField: number, indexField: number, ck: ChainKey): void {
+function encodeChainKey(
+  w: ProtobufWriter,
+  keyField: number,
+  indexField: number,
+  ck: ChainKey,
+): void {
   w.bytes(keyField, ck.key).uint32(indexField, ck.index);
 }
 

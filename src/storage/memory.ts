@@ -59,7 +59,11 @@ export class InMemoryProtocolStore implements ProtocolStore {
   }
 
   /** Trusted when nothing is stored for `address` or the stored key is the same. */
-  isTrustedIdentity(address: ProtocolAddress, identityKey: PublicKey, _direction: Direction): boolean {
+  isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: PublicKey,
+    _direction: Direction,
+  ): boolean {
     const stored = this.#identities.get(address.toString());
     return stored === undefined || PublicKey.deserialize(stored).equals(identityKey);
   }
@@ -148,8 +152,12 @@ export class InMemoryProtocolStore implements ProtocolStore {
   /** Apply a change set all or nothing: everything is validated and serialized before any write. */
   commit(changes: ChangeSet): void {
     for (const use of changes.kyberPreKeysUsed) this.#checkKyberUse(use);
-    const sessions = changes.sessions.map((s) => [s.address.toString(), s.record.serialize()] as const);
-    const identities = changes.identities.map((i) => [i.address.toString(), i.identityKey.serialize()] as const);
+    const sessions = changes.sessions.map(
+      (s) => [s.address.toString(), s.record.serialize()] as const,
+    );
+    const identities = changes.identities.map(
+      (i) => [i.address.toString(), i.identityKey.serialize()] as const,
+    );
     for (const [k, v] of sessions) this.#sessions.set(k, v);
     for (const [k, v] of identities) this.#identities.set(k, v);
     for (const id of changes.removedPreKeys) this.#preKeys.delete(id);
@@ -179,7 +187,10 @@ export class InMemoryProtocolStore implements ProtocolStore {
     const b = this.#kyberPreKeys.get(use.kyberPreKeyId);
     if (b === undefined) return;
     if (this.#kyberUses.has(this.#kyberUseKey(use))) {
-      throw new InvalidMessageError('last-resort Kyber prekey reused with the same base key', 'prekey');
+      throw new InvalidMessageError(
+        'last-resort Kyber prekey reused with the same base key',
+        'prekey',
+      );
     }
   }
 

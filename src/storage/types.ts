@@ -11,8 +11,20 @@
  *
  * @module
  */
-import type { IdentityKeyPair, KyberPreKeyId, PreKeyId, ProtocolAddress, PublicKey, SignedPreKeyId } from '../keys/index.js';
-import type { KyberPreKeyRecord, PreKeyRecord, SessionRecord, SignedPreKeyRecord } from '../state/index.js';
+import type {
+  IdentityKeyPair,
+  KyberPreKeyId,
+  PreKeyId,
+  ProtocolAddress,
+  PublicKey,
+  SignedPreKeyId,
+} from '../keys/index.js';
+import type {
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  SessionRecord,
+  SignedPreKeyRecord,
+} from '../state/index.js';
 
 /** A value or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -102,7 +114,8 @@ export interface CommitStore {
 
 /** Everything a session needs. */
 export interface ProtocolStore
-  extends IdentityKeyStore,
+  extends
+    IdentityKeyStore,
     PreKeyStore,
     SignedPreKeyStore,
     KyberPreKeyStore,

@@ -3,10 +3,7 @@
  *
  * @module
  */
-export {
-  decodePreKeySignalMessage,
-  encodePreKeySignalMessage,
-} from './prekey-signal-message.js';
+export { decodePreKeySignalMessage, encodePreKeySignalMessage } from './prekey-signal-message.js';
 export type { PreKeySignalMessage, PreKeySignalMessageFields } from './prekey-signal-message.js';
 export { ProtobufMessage, ProtobufWriter, readProtobuf } from './protobuf.js';
 export type { FailFn, ProtobufField, WireType } from './protobuf.js';

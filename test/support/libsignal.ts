@@ -12,7 +12,6 @@ import {
 } from '../../src/index.js';
 import { freshServiceId } from './parties.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Lib = any;
 
 const hexKey = (address: { name(): string; deviceId(): number }): string =>
@@ -39,12 +38,22 @@ export interface LibsignalParty {
   bundle(options?: { oneTime?: boolean }): Lib;
   /** The same bundle as chiffre's type. */
   chiffreBundle(options?: { oneTime?: boolean }): ChiffreBundle;
-  encrypt(to: Lib, plaintext: Uint8Array): Promise<{ type: 'prekey' | 'whisper'; body: Uint8Array }>;
-  decrypt(from: Lib, message: { type: 'prekey' | 'whisper'; body: Uint8Array }): Promise<Uint8Array>;
+  encrypt(
+    to: Lib,
+    plaintext: Uint8Array,
+  ): Promise<{ type: 'prekey' | 'whisper'; body: Uint8Array }>;
+  decrypt(
+    from: Lib,
+    message: { type: 'prekey' | 'whisper'; body: Uint8Array },
+  ): Promise<Uint8Array>;
   processBundle(to: Lib, bundle: Lib): Promise<void>;
 }
 
-export function makeLibsignalParty(lib: Lib, name: string, serviceId = freshServiceId()): LibsignalParty {
+export function makeLibsignalParty(
+  lib: Lib,
+  name: string,
+  serviceId = freshServiceId(),
+): LibsignalParty {
   const identity = lib.IdentityKeyPair.generate();
   const registrationId = 1 + Math.floor(Math.random() * 16000);
   const sessions = new Map<string, Uint8Array>();
@@ -76,13 +85,16 @@ export function makeLibsignalParty(lib: Lib, name: string, serviceId = freshServ
       const k = hexKey(address);
       const old = identities.get(k);
       identities.set(k, key.serialize());
-      return old !== undefined && Buffer.compare(Buffer.from(old), Buffer.from(key.serialize())) !== 0
+      return old !== undefined &&
+        Buffer.compare(Buffer.from(old), Buffer.from(key.serialize())) !== 0
         ? 1
         : 0;
     }
     async isTrustedIdentity(address: Lib, key: Lib): Promise<boolean> {
       const old = identities.get(hexKey(address));
-      return old === undefined || Buffer.compare(Buffer.from(old), Buffer.from(key.serialize())) === 0;
+      return (
+        old === undefined || Buffer.compare(Buffer.from(old), Buffer.from(key.serialize())) === 0
+      );
     }
     async getIdentity(address: Lib): Promise<Lib> {
       const b = identities.get(hexKey(address));
@@ -143,7 +155,12 @@ export function makeLibsignalParty(lib: Lib, name: string, serviceId = freshServ
     const spk = lib.SignedPreKeyRecord.new(id, Date.now(), spkPub, spkPriv, spkSig);
     signedPreKeys.set(id, spk.serialize());
     const kp = lib.KEMKeyPair.generate();
-    const kyber = lib.KyberPreKeyRecord.new(id, Date.now(), kp, identity.privateKey.sign(kp.getPublicKey().serialize()));
+    const kyber = lib.KyberPreKeyRecord.new(
+      id,
+      Date.now(),
+      kp,
+      identity.privateKey.sign(kp.getPublicKey().serialize()),
+    );
     kyberPreKeys.set(id, kyber.serialize());
     let pre: Lib;
     if (oneTime) {
@@ -198,7 +215,12 @@ export function makeLibsignalParty(lib: Lib, name: string, serviceId = freshServ
       await lib.processPreKeyBundle(bundle, to, stores.session, stores.identity);
     },
     async encrypt(to, plaintext) {
-      const m = await lib.signalEncrypt(Buffer.from(plaintext), to, stores.session, stores.identity);
+      const m = await lib.signalEncrypt(
+        Buffer.from(plaintext),
+        to,
+        stores.session,
+        stores.identity,
+      );
       return {
         type: m.type() === lib.CiphertextMessageType.PreKey ? 'prekey' : 'whisper',
         body: new Uint8Array(m.serialize()),
@@ -237,7 +259,10 @@ export function toChiffreBundle(bundle: Lib): ChiffreBundle {
     registrationId: bundle.registrationId(),
     deviceId: bundle.deviceId(),
     preKeyId: preKeyId ?? undefined,
-    preKey: preKeyId === null ? undefined : ChiffrePublicKey.deserialize(bundle.preKeyPublic().serialize()),
+    preKey:
+      preKeyId === null
+        ? undefined
+        : ChiffrePublicKey.deserialize(bundle.preKeyPublic().serialize()),
     signedPreKeyId: bundle.signedPreKeyId(),
     signedPreKey: ChiffrePublicKey.deserialize(bundle.signedPreKeyPublic().serialize()),
     signedPreKeySignature: new Uint8Array(bundle.signedPreKeySignature()),

@@ -33,7 +33,12 @@ export function freshServiceId(): string {
 
 export function makeParty(
   name: string,
-  options: { random?: RandomSource; now?: () => number; deviceId?: number; serviceId?: string } = {},
+  options: {
+    random?: RandomSource;
+    now?: () => number;
+    deviceId?: number;
+    serviceId?: string;
+  } = {},
 ): Party {
   const identity = IdentityKeyPair.generate();
   const registrationId = 1 + Math.floor(Math.random() * 16000);

@@ -1,0 +1,156 @@
+import { cbc } from '@noble/ciphers/aes.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { aes256CbcDecrypt, aes256CbcEncrypt, concatBytes } from '../../src/primitives/index.js';
+import { bytesToHex, hexToBytes } from '../support/hex.js';
+import { fcParams, loadVector } from './helpers.js';
+
+interface AesVectors {
+  nist: { comment: string; key: string; iv: string; plaintext: string; ciphertext: string }[];
+  libsignal: {
+    comment: string;
+    key: string;
+    iv: string;
+    plaintext: string;
+    ciphertext: string;
+    flippedIv: string;
+    flippedIvPlaintext: string;
+  }[];
+}
+
+const vectors = loadVector<AesVectors>('aes256-cbc.json');
+
+describe('AES-256-CBC, NIST SP 800-38A F.2.5 (unpadded vectors through the PKCS#7 API)', () => {
+  it.each(vectors.nist)('encrypt: $comment', ({ key, iv, plaintext, ciphertext }) => {
+    const out = aes256CbcEncrypt(hexToBytes(key), hexToBytes(iv), hexToBytes(plaintext));
+    // 64 bytes of plaintext + one full padding block.
+    expect(out).toHaveLength(80);
+    expect(bytesToHex(out.subarray(0, 64))).toBe(ciphertext);
+    // The padding block is E(K, 0x10*16 XOR previous block), i.e. the encryption of an empty
+    // plaintext with the last ciphertext block as IV.
+    const ct = hexToBytes(ciphertext);
+    const padBlock = aes256CbcEncrypt(hexToBytes(key), ct.subarray(48, 64), new Uint8Array(0));
+    expect(out.subarray(64)).toEqual(padBlock);
+  });
+
+  it.each(vectors.nist)('decrypt: $comment', ({ key, iv, plaintext, ciphertext }) => {
+    const k = hexToBytes(key);
+    const ct = hexToBytes(ciphertext);
+    const padBlock = aes256CbcEncrypt(k, ct.subarray(48, 64), new Uint8Array(0));
+    expect(padBlock).toHaveLength(16);
+    const pt = aes256CbcDecrypt(k, hexToBytes(iv), concatBytes(ct, padBlock));
+    expect(pt).not.toBeNull();
+    expect(bytesToHex(pt!)).toBe(plaintext);
+    // Without the padding block the last plaintext byte (0x10) is not valid PKCS#7 padding.
+    expect(aes256CbcDecrypt(k, hexToBytes(iv), ct)).toBeNull();
+  });
+});
+
+describe('AES-256-CBC, libsignal rust/crypto/src/aes_cbc.rs aes_cbc_test', () => {
+  const v = vectors.libsignal[0]!;
+  const key = hexToBytes(v.key);
+  const iv = hexToBytes(v.iv);
+  const ct = hexToBytes(v.ciphertext);
+
+  it('encrypts to the recorded ciphertext and decrypts back', () => {
+    expect(bytesToHex(aes256CbcEncrypt(key, iv, hexToBytes(v.plaintext)))).toBe(v.ciphertext);
+    expect(bytesToHex(aes256CbcDecrypt(key, iv, ct)!)).toBe(v.plaintext);
+  });
+
+  it('rejects what libsignal rejects', () => {
+    // The recovered plaintext is not a whole number of blocks.
+    expect(aes256CbcDecrypt(key, iv, hexToBytes(v.plaintext))).toBeNull();
+    // Using the ciphertext as the IV breaks the padding.
+    expect(aes256CbcDecrypt(key, ct, ct)).toBeNull();
+  });
+
+  it('a flipped IV bit flips the same plaintext bit', () => {
+    expect(bytesToHex(aes256CbcDecrypt(key, hexToBytes(v.flippedIv), ct)!)).toBe(
+      v.flippedIvPlaintext,
+    );
+  });
+});
+
+describe('AES-256-CBC behaviour', () => {
+  const key = new Uint8Array(32).map((_, i) => i);
+  const iv = new Uint8Array(16).map((_, i) => 0xa0 + i);
+
+  it('an empty plaintext gives one 16-byte block', () => {
+    const ct = aes256CbcEncrypt(key, iv, new Uint8Array(0));
+    expect(ct).toHaveLength(16);
+    expect(aes256CbcDecrypt(key, iv, ct)).toEqual(new Uint8Array(0));
+  });
+
+  it('round-trips with the PKCS#7 length rule (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ maxLength: 300 }),
+        (k, i, pt) => {
+          const ct = aes256CbcEncrypt(k, i, pt);
+          expect(ct.length).toBe(16 * (Math.floor(pt.length / 16) + 1));
+          expect(aes256CbcDecrypt(k, i, ct)).toEqual(pt);
+          // agrees with noble used directly
+          expect(ct).toEqual(cbc(k, i).encrypt(pt));
+        },
+      ),
+      fcParams(200),
+    );
+  });
+
+  it('returns null for any length that is not a positive multiple of 16', () => {
+    for (const n of [0, 1, 15, 17, 31, 33]) {
+      expect(aes256CbcDecrypt(key, iv, new Uint8Array(n))).toBeNull();
+    }
+  });
+
+  it.each([
+    ['pad byte 0', [0x00]],
+    ['pad byte 17', [0x11]],
+    ['pad byte 0xff', [0xff]],
+    ['inconsistent 2-byte pad', [0x03, 0x02]],
+    ['inconsistent 3-byte pad', [0x04, 0x03, 0x03]],
+    ['16-byte pad with one wrong byte', [0x11, ...new Array<number>(15).fill(0x10)]],
+  ])('returns null for bad padding: %s', (_name, tail) => {
+    const block = new Uint8Array(16).fill(0x41);
+    block.set(tail, 16 - tail.length);
+    const ct = cbc(key, iv, { disablePadding: true }).encrypt(block);
+    expect(aes256CbcDecrypt(key, iv, ct)).toBeNull();
+  });
+
+  it('accepts every valid padding length 1..16', () => {
+    for (let pad = 1; pad <= 16; pad++) {
+      const block = new Uint8Array(16).fill(0x41);
+      block.fill(pad, 16 - pad);
+      const ct = cbc(key, iv, { disablePadding: true }).encrypt(block);
+      expect(aes256CbcDecrypt(key, iv, ct)).toEqual(new Uint8Array(16 - pad).fill(0x41));
+    }
+  });
+
+  it('wrong key / IV lengths are RangeError, non-bytes are TypeError', () => {
+    const pt = new Uint8Array(5);
+    expect(() => aes256CbcEncrypt(new Uint8Array(16), iv, pt)).toThrow(RangeError);
+    expect(() => aes256CbcEncrypt(new Uint8Array(24), iv, pt)).toThrow(RangeError);
+    expect(() => aes256CbcEncrypt(key, new Uint8Array(12), pt)).toThrow(RangeError);
+    expect(() => aes256CbcDecrypt(new Uint8Array(33), iv, new Uint8Array(16))).toThrow(RangeError);
+    expect(() => aes256CbcDecrypt(key, new Uint8Array(17), new Uint8Array(16))).toThrow(
+      RangeError,
+    );
+    expect(() => aes256CbcEncrypt(key, iv, 'text' as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => aes256CbcDecrypt(key, iv, [1, 2] as unknown as Uint8Array)).toThrow(TypeError);
+  });
+
+  it('does not modify its inputs', () => {
+    const pt = new Uint8Array(40).fill(7);
+    const k = key.slice();
+    const i = iv.slice();
+    const ct = aes256CbcEncrypt(k, i, pt);
+    const ctCopy = ct.slice();
+    aes256CbcDecrypt(k, i, ct);
+    expect(pt).toEqual(new Uint8Array(40).fill(7));
+    expect(k).toEqual(key);
+    expect(i).toEqual(iv);
+    expect(ct).toEqual(ctCopy);
+  });
+});
