@@ -93,3 +93,38 @@ export const MAX_COUNTER = 0xffff_ffff;
 
 /** Format version byte that opens every serialized chiffre record. */
 export const RECORD_FORMAT_VERSION = 1;
+
+// ---------------------------------------------------------------------------------------------
+// SPQR (Sparse Post-Quantum Ratchet, V1)
+// ---------------------------------------------------------------------------------------------
+
+/** SPQR protocol version byte of V1 messages. */
+export const SPQR_VERSION_V1 = 1;
+/** HKDF info that starts the SPQR symmetric chain (two spaces before "Start", as upstream). */
+export const SPQR_CHAIN_START_INFO: Uint8Array = utf8('Signal PQ Ratchet V1 Chain  Start');
+/** HKDF info that adds an epoch to the SPQR chain. */
+export const SPQR_CHAIN_ADD_EPOCH_INFO: Uint8Array = utf8('Signal PQ Ratchet V1 Chain Add Epoch');
+/** HKDF info suffix of one SPQR chain step (prefixed by the u32 big-endian counter). */
+export const SPQR_CHAIN_NEXT_INFO: Uint8Array = utf8('Signal PQ Ratchet V1 Chain Next');
+/** HKDF info prefix of the authenticator update (suffixed by the u64 big-endian epoch). */
+export const SPQR_AUTH_UPDATE_INFO: Uint8Array = utf8(
+  'Signal_PQCKA_V1_MLKEM768:Authenticator Update',
+);
+/** HMAC prefix of the KEM header MAC (then u64be epoch ‖ header). */
+export const SPQR_HEADER_MAC_INFO: Uint8Array = utf8('Signal_PQCKA_V1_MLKEM768:ekheader');
+/** HMAC prefix of the KEM ciphertext MAC (then u64be epoch ‖ ct1 ‖ ct2). */
+export const SPQR_CIPHERTEXT_MAC_INFO: Uint8Array = utf8('Signal_PQCKA_V1_MLKEM768:ciphertext');
+/** HKDF info prefix of an epoch secret (then u64be epoch). */
+export const SPQR_SCKA_KEY_INFO: Uint8Array = utf8('Signal_PQCKA_V1_MLKEM768:SCKA Key');
+/** SPQR MAC length (header and ciphertext MACs). */
+export const SPQR_MAC_LENGTH = 32;
+/** Bytes of one erasure-code chunk. */
+export const SPQR_CHUNK_LENGTH = 32;
+/** Largest SPQR chain jump accepted (matches the Double Ratchet's limit). */
+export const SPQR_MAX_JUMP = 25_000;
+/** Out-of-order SPQR keys kept per chain direction. */
+export const SPQR_MAX_OOO_KEYS = 2_000;
+/** Key-history size that triggers trimming: `MAX_OOO_KEYS × 11/10 + 1`. */
+export const SPQR_HISTORY_TRIM_SIZE: number = Math.floor((SPQR_MAX_OOO_KEYS * 11) / 10) + 1;
+/** Chain epochs kept before the current send epoch. */
+export const SPQR_EPOCHS_KEPT_BEFORE_SEND = 1;

@@ -134,9 +134,7 @@ describe('AES-256-CBC behaviour', () => {
     expect(() => aes256CbcEncrypt(new Uint8Array(24), iv, pt)).toThrow(RangeError);
     expect(() => aes256CbcEncrypt(key, new Uint8Array(12), pt)).toThrow(RangeError);
     expect(() => aes256CbcDecrypt(new Uint8Array(33), iv, new Uint8Array(16))).toThrow(RangeError);
-    expect(() => aes256CbcDecrypt(key, new Uint8Array(17), new Uint8Array(16))).toThrow(
-      RangeError,
-    );
+    expect(() => aes256CbcDecrypt(key, new Uint8Array(17), new Uint8Array(16))).toThrow(RangeError);
     expect(() => aes256CbcEncrypt(key, iv, 'text' as unknown as Uint8Array)).toThrow(TypeError);
     expect(() => aes256CbcDecrypt(key, iv, [1, 2] as unknown as Uint8Array)).toThrow(TypeError);
   });

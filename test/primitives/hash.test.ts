@@ -51,9 +51,9 @@ const kat = loadVector<ChainKat>('libsignal-kat.json');
 
 describe('HKDF-SHA256 (RFC 5869 Appendix A)', () => {
   it.each(hkdfVectors.cases)('$comment', ({ ikm, salt, info, length, prk, okm }) => {
-    expect(bytesToHex(hkdfSha256(hexToBytes(ikm), hexToBytes(salt), hexToBytes(info), length))).toBe(
-      okm,
-    );
+    expect(
+      bytesToHex(hkdfSha256(hexToBytes(ikm), hexToBytes(salt), hexToBytes(info), length)),
+    ).toBe(okm);
     // The PRK is HMAC-SHA256(salt, IKM), with an empty salt standing for HashLen zero bytes.
     const saltBytes = salt === '' ? new Uint8Array(32) : hexToBytes(salt);
     expect(bytesToHex(hmacSha256(saltBytes, hexToBytes(ikm)))).toBe(prk);

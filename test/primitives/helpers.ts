@@ -59,7 +59,9 @@ export function fixedRandom(...chunks: readonly Uint8Array[]): RandomSource {
     const chunk = chunks[i++];
     if (chunk === undefined) throw new Error('fixedRandom: no more chunks');
     if (chunk.length !== length) {
-      throw new Error(`fixedRandom: asked for ${String(length)} bytes, have ${String(chunk.length)}`);
+      throw new Error(
+        `fixedRandom: asked for ${String(length)} bytes, have ${String(chunk.length)}`,
+      );
     }
     return chunk.slice();
   };

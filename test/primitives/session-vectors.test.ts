@@ -187,10 +187,7 @@ describe.each([
       fixedRandom(hexToBytes(bob.spkSigRandom64)),
     );
     expect(bytesToHex(spkSig)).toBe(bob.signedPreKeySig);
-    const kyberSig = identity.sign(
-      kyber.publicKey,
-      fixedRandom(hexToBytes(bob.kyberSigRandom64)),
-    );
+    const kyberSig = identity.sign(kyber.publicKey, fixedRandom(hexToBytes(bob.kyberSigRandom64)));
     expect(bytesToHex(kyberSig)).toBe(bob.kyberSigOverPub1569);
   });
 
@@ -209,9 +206,9 @@ describe.each([
 
   it('our Kyber decapsulation reproduces kyberSharedSecret', () => {
     expect(bytesToHex(kemDecapsulate(kyber.secretKey, kyberCiphertext))).toBe(d.kyberSharedSecret);
-    expect(
-      bytesToHex(KemSecretKey.deserialize(kyber.secretKey).decapsulate(kyberCiphertext)),
-    ).toBe(d.kyberSharedSecret);
+    expect(bytesToHex(KemSecretKey.deserialize(kyber.secretKey).decapsulate(kyberCiphertext))).toBe(
+      d.kyberSharedSecret,
+    );
   });
 
   it('the four DH values and the 96-byte PQXDH HKDF output reproduce', () => {
@@ -231,7 +228,12 @@ describe.each([
       dh4,
       hexToBytes(d.kyberSharedSecret),
     );
-    const out = hkdfSha256(ikm, undefined, utf8('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024'), 96);
+    const out = hkdfSha256(
+      ikm,
+      undefined,
+      utf8('WhisperText_X25519_SHA-256_CRYSTALS-KYBER-1024'),
+      96,
+    );
     expect(bytesToHex(out)).toBe(d.hkdfOut96_rk_ck_pqrAuth);
   });
 
@@ -274,7 +276,11 @@ describe.each([
     if (d.addresses === null) expect(fields.has(6)).toBe(false);
     else expect(bytesToHex(bytesField(fields, 6))).toBe(d.addresses);
 
-    const plaintext = aes256CbcDecrypt(keys.subarray(0, 32), keys.subarray(64), bytesField(fields, 4));
+    const plaintext = aes256CbcDecrypt(
+      keys.subarray(0, 32),
+      keys.subarray(64),
+      bytesField(fields, 4),
+    );
     expect(plaintext).not.toBeNull();
     expect(new TextDecoder().decode(plaintext!)).toBe(v.plaintext);
   });

@@ -56,8 +56,8 @@ describe('X25519 known answers (RFC 7748)', () => {
   });
 
   it.each(rfc.iterated)('$comment', ({ iterations, output }) => {
-    let k = hexToBytes('09'.padEnd(64, '0'));
-    let u = k.slice();
+    let k: Uint8Array = hexToBytes('09'.padEnd(64, '0'));
+    let u: Uint8Array = k.slice();
     for (let i = 0; i < iterations; i++) {
       const next = x25519Agree(k, u);
       u = k;
