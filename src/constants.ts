@@ -91,8 +91,13 @@ export const MAX_COUNTER = 0xffff_ffff;
 // Stored records (local only, never on the wire)
 // ---------------------------------------------------------------------------------------------
 
-/** Format version byte that opens every serialized chiffre record. */
-export const RECORD_FORMAT_VERSION = 1;
+/**
+ * Format version byte that opens every serialized chiffre record. Format 2 adds the SPQR state to
+ * session states; format 1 records (no SPQR) are still read.
+ */
+export const RECORD_FORMAT_VERSION = 2;
+/** Oldest record format this version still reads. */
+export const RECORD_FORMAT_OLDEST_READABLE = 1;
 
 // ---------------------------------------------------------------------------------------------
 // SPQR (Sparse Post-Quantum Ratchet, V1)

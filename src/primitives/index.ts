@@ -21,6 +21,26 @@ export {
   kemPublicKeyFromSecretKey,
 } from './kem.js';
 export type { KemEncapsulation, KemType, SerializedKemKeyPair } from './kem.js';
+export {
+  decodeEncapsState,
+  encodeEncapsState,
+  MLKEM768_CT1_LENGTH,
+  MLKEM768_CT2_LENGTH,
+  MLKEM768_DK_LENGTH,
+  MLKEM768_EK_LENGTH,
+  MLKEM768_ENCAPS_STATE_LENGTH,
+  MLKEM768_HEADER_LENGTH,
+  mlkem768Decapsulate,
+  mlkem768Encaps1,
+  mlkem768Encaps2,
+  mlkem768Generate,
+  mlkem768HeaderMatchesEk,
+} from './mlkem768-incremental.js';
+export type {
+  MlKem768Encaps1Result,
+  MlKem768EncapsState,
+  MlKem768KeyPair,
+} from './mlkem768-incremental.js';
 export { drawRandom, secureRandom } from './random.js';
 export type { RandomSource } from './random.js';
 export {

@@ -57,7 +57,7 @@ const POLY12_BYTES = 384;
  *
  * @internal
  */
-const crystals = genCrystals({
+const crystals = /* @__PURE__ */ genCrystals({
   N,
   Q,
   F: 3303, // 128^-1 mod q (FIPS 203 Algorithm 10, line 14)
@@ -487,4 +487,3 @@ export function decodeEncapsState(bytes: Uint8Array): MlKem768EncapsState {
   assertBytes(bytes, 'bytes', MLKEM768_ENCAPS_STATE_LENGTH);
   return { m: bytes.slice(0, 32), r: bytes.slice(32, 64) };
 }
-

@@ -14,6 +14,7 @@ import {
 import { DuplicateMessageError, MessageGapTooLargeError, SessionNotFoundError } from '../errors.js';
 import { KeyPair, type PublicKey } from '../keys/index.js';
 import { type RandomSource, secureRandom } from '../primitives/index.js';
+import type { PqRatchetState } from '../spqr/index.js';
 import { deriveMessageSeed, deriveNextChainKey, deriveRootStep } from './kdf.js';
 import type { PendingPreKey, ReceiverChain, SessionState, SkippedMessageKey } from './state.js';
 
@@ -32,6 +33,8 @@ export interface InitiatorStateParams {
   readonly pendingPreKey: PendingPreKey;
   readonly localRegistrationId: number;
   readonly remoteRegistrationId: number;
+  /** The session's initial SPQR state. */
+  readonly pqRatchet: PqRatchetState;
   readonly random?: RandomSource;
 }
 
@@ -59,6 +62,7 @@ export function initializeInitiatorState(p: InitiatorStateParams): SessionState 
     localRegistrationId: p.localRegistrationId,
     remoteRegistrationId: p.remoteRegistrationId,
     aliceBaseKey: p.baseKey,
+    pqRatchet: p.pqRatchet,
   };
 }
 
@@ -74,6 +78,8 @@ export interface ResponderStateParams {
   readonly theirBaseKey: PublicKey;
   readonly localRegistrationId: number;
   readonly remoteRegistrationId: number;
+  /** The session's initial SPQR state. */
+  readonly pqRatchet: PqRatchetState;
 }
 
 /** The responder's first state: sending on the signed prekey, no receiver chain yet. */
@@ -90,6 +96,7 @@ export function initializeResponderState(p: ResponderStateParams): SessionState 
     localRegistrationId: p.localRegistrationId,
     remoteRegistrationId: p.remoteRegistrationId,
     aliceBaseKey: p.theirBaseKey,
+    pqRatchet: p.pqRatchet,
   };
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { KeyPair, PublicKey } from '../keys/index.js';
+import type { PqRatchetState } from '../spqr/index.js';
 
 /** A chain key and the index of the next message it will produce. */
 export interface ChainKey {
@@ -64,4 +65,6 @@ export interface SessionState {
   readonly remoteRegistrationId: number;
   /** The initiator's base key: identifies the session across both parties. */
   readonly aliceBaseKey: PublicKey;
+  /** The SPQR state (the V0 state when the session runs without SPQR). */
+  readonly pqRatchet: PqRatchetState;
 }

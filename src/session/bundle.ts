@@ -11,6 +11,7 @@ import { type IdentityKeyPair, KeyPair, type KemPublicKey, type PublicKey } from
 import { assertBytes, type RandomSource } from '../primitives/index.js';
 import { agreeAsInitiator } from '../agreement/index.js';
 import { initializeInitiatorState, type SessionState } from '../ratchet/index.js';
+import { initialPqRatchetState } from '../spqr/index.js';
 
 /** A device's published keys. One-time prekey optional; the Kyber prekey is required. */
 export interface PreKeyBundle {
@@ -34,6 +35,18 @@ export interface PreKeyBundle {
 export interface InitiatorIdentity {
   readonly identity: IdentityKeyPair;
   readonly registrationId: number;
+}
+
+/**
+ * Which SPQR versions a new session accepts from the peer: `'require-v1'` (the default, as
+ * libsignal 0.92+) refuses a peer without SPQR; `'allow-v0'` (as libsignal 0.90) falls back to no
+ * SPQR for the whole session when the peer never speaks it.
+ */
+export type SpqrPolicy = 'require-v1' | 'allow-v0';
+
+/** The minimum SPQR version a policy requires. */
+export function spqrMinVersion(policy: SpqrPolicy): 0 | 1 {
+  return policy === 'allow-v0' ? 0 : 1;
 }
 
 /**
@@ -86,6 +99,7 @@ export function initiateSessionFromBundle(
   ours: InitiatorIdentity,
   nowSeconds: number,
   random: RandomSource,
+  policy: SpqrPolicy = 'require-v1',
 ): SessionState {
   const baseKey = KeyPair.generate(random);
   const agreement = agreeAsInitiator({
@@ -115,6 +129,11 @@ export function initiateSessionFromBundle(
     },
     localRegistrationId: ours.registrationId,
     remoteRegistrationId: bundle.registrationId,
+    pqRatchet: initialPqRatchetState({
+      authKey: agreement.pqrAuthKey,
+      direction: 'a2b',
+      minVersion: spqrMinVersion(policy),
+    }),
     random,
   });
 }

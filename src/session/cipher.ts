@@ -32,6 +32,7 @@ import {
   ratchetSendStep,
   type SessionState,
 } from '../ratchet/index.js';
+import { SpqrError, type SpqrRecvResult, spqrRecv, spqrSend } from '../spqr/index.js';
 import type { SessionRecord } from '../state/index.js';
 import {
   attachMac,
@@ -54,6 +55,8 @@ export interface CipherContext {
   readonly nowSeconds: number;
   readonly random: RandomSource;
 }
+
+const EMPTY = new Uint8Array(0);
 
 function computeMac(
   macKey: Uint8Array,
@@ -89,7 +92,8 @@ export function encryptWithRecord(
     throw new SessionNotFoundError(ctx.remoteAddress.toString(), 'encrypt');
   }
   const step = ratchetSendStep(state);
-  const keys = deriveMessageKeys(step.seed);
+  const pq = spqrSend(state.pqRatchet, ctx.random);
+  const keys = deriveMessageKeys(step.seed, pq.key);
   const pending = state.pendingPreKey;
   const body = encodeSignalMessageBody({
     messageVersion: state.version,
@@ -97,6 +101,7 @@ export function encryptWithRecord(
     counter: step.counter,
     previousCounter: step.previousCounter,
     ciphertext: aes256CbcEncrypt(keys.cipherKey, keys.iv, plaintext),
+    pqRatchet: pq.message,
     // libsignal (0.91+) binds the addresses in PreKeySignalMessages only.
     addresses:
       pending === undefined ? undefined : encodeAddresses(ctx.localAddress, ctx.remoteAddress),
@@ -109,7 +114,7 @@ export function encryptWithRecord(
   );
   const signalMessage = attachMac(body, mac);
   wipe(keys.cipherKey, keys.macKey, keys.iv, step.seed);
-  const next = record.withCurrentState(step.state);
+  const next = record.withCurrentState({ ...step.state, pqRatchet: pq.state });
   if (pending === undefined) {
     return { record: next, message: { type: 'whisper', body: signalMessage } };
   }
@@ -157,7 +162,17 @@ export function decryptWithState(
   const step = ratchetReceiveStep(state, message.ratchetKey, message.counter, {
     random: ctx.random,
   });
-  const keys = deriveMessageKeys(step.seed);
+  let pq: SpqrRecvResult;
+  try {
+    pq = spqrRecv(state.pqRatchet, message.pqRatchet ?? EMPTY);
+  } catch (e) {
+    if (e instanceof SpqrError) {
+      throw new InvalidMessageError('post-quantum ratchet error', kind, { cause: e });
+    }
+    throw e;
+  }
+  // pq.key may still be referenced by the (uncommitted) input state's key history: never wipe it.
+  const keys = deriveMessageKeys(step.seed, pq.key);
   try {
     const expected = computeMac(
       keys.macKey,
@@ -176,7 +191,7 @@ export function decryptWithState(
     }
     const plaintext = aes256CbcDecrypt(keys.cipherKey, keys.iv, message.ciphertext);
     if (plaintext === null) throw new InvalidMessageError('decryption failed', kind);
-    return { state: { ...step.state, pendingPreKey: undefined }, plaintext };
+    return { state: { ...step.state, pqRatchet: pq.state, pendingPreKey: undefined }, plaintext };
   } finally {
     wipe(keys.cipherKey, keys.macKey, keys.iv);
   }

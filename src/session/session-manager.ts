@@ -31,6 +31,7 @@ import {
 import { type RandomSource, secureRandom } from '../primitives/index.js';
 import { agreeAsResponder } from '../agreement/index.js';
 import { initializeResponderState, type SessionState } from '../ratchet/index.js';
+import { initialPqRatchetState, type SpqrStatus, spqrStatus } from '../spqr/index.js';
 import { SessionRecord } from '../state/index.js';
 import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from '../storage/index.js';
 import {
@@ -38,7 +39,13 @@ import {
   decodeSignalMessage,
   type PreKeySignalMessage,
 } from '../wire/index.js';
-import { initiateSessionFromBundle, type PreKeyBundle, verifyPreKeyBundle } from './bundle.js';
+import {
+  initiateSessionFromBundle,
+  type PreKeyBundle,
+  type SpqrPolicy,
+  spqrMinVersion,
+  verifyPreKeyBundle,
+} from './bundle.js';
 import {
   type CipherContext,
   type CiphertextMessage,
@@ -58,6 +65,11 @@ export interface SessionManagerOptions {
   readonly random?: RandomSource;
   /** Clock in milliseconds since the epoch; `Date.now` by default. */
   readonly now?: () => number;
+  /**
+   * SPQR policy of new sessions: `'require-v1'` (default, like current libsignal) or `'allow-v0'`
+   * (accept a peer that never speaks SPQR, like libsignal 0.90).
+   */
+  readonly spqrPolicy?: SpqrPolicy;
 }
 
 const EMPTY_CHANGES: ChangeSet = {
@@ -83,6 +95,7 @@ export class SessionManager {
   readonly #localAddress: ProtocolAddress;
   readonly #random: RandomSource;
   readonly #now: () => number;
+  readonly #spqrPolicy: SpqrPolicy;
   readonly #lock = new KeyedLock();
 
   constructor(options: SessionManagerOptions) {
@@ -90,6 +103,7 @@ export class SessionManager {
     this.#localAddress = options.localAddress;
     this.#random = options.random ?? secureRandom;
     this.#now = options.now ?? Date.now;
+    this.#spqrPolicy = options.spqrPolicy ?? 'require-v1';
   }
 
   /** This device's address. */
@@ -122,6 +136,7 @@ export class SessionManager {
         { identity, registrationId },
         this.#nowSeconds(),
         this.#random,
+        this.#spqrPolicy,
       );
       const record = (await this.#loadSession(address)) ?? SessionRecord.empty();
       await this.#commit({
@@ -250,6 +265,17 @@ export class SessionManager {
   }
 
   /**
+   * SPQR status of the current session with `address` (`null` without one): its version (1, or
+   * 0 when the session runs without SPQR, e.g. after a fallback to a peer that never spoke it),
+   * whether negotiation is still open, and how many epochs (fresh ML-KEM secrets) completed.
+   */
+  async getSpqrStatus(address: ProtocolAddress): Promise<SpqrStatus | null> {
+    const record = await this.#loadSession(address);
+    const state = record?.currentState;
+    return state === undefined ? null : spqrStatus(state.pqRatchet);
+  }
+
+  /**
    * Archive the current session with `address` (e.g. after a decryption failure), so that the
    * next outgoing message needs a fresh bundle. Archived states still decrypt late messages.
    */
@@ -351,6 +377,11 @@ export class SessionManager {
       theirBaseKey: message.baseKey,
       localRegistrationId: registrationId,
       remoteRegistrationId: message.registrationId,
+      pqRatchet: initialPqRatchetState({
+        authKey: secrets.pqrAuthKey,
+        direction: 'b2a',
+        minVersion: spqrMinVersion(this.#spqrPolicy),
+      }),
     });
     return {
       state,

@@ -130,7 +130,9 @@ export function chainSendKey(
       links.shift();
       idx--;
     }
-    links = links.map((l, i) => (i < idx ? { ...l, send: { ...l.send, next: new Uint8Array(0) } } : l));
+    links = links.map((l, i) =>
+      i < idx ? { ...l, send: { ...l.send, next: new Uint8Array(0) } } : l,
+    );
   }
   const link = links[idx] as ChainLink;
   const half = link.send;

@@ -33,7 +33,6 @@ export interface SpqrMessage {
 
 const TYPE_CODES = ['none', 'hdr', 'ek', 'ek-ct1-ack', 'ct1-ack', 'ct1', 'ct2'] as const;
 
-
 function writeVarint(out: number[], value: number): void {
   let v = value;
   while (v >= 0x80) {

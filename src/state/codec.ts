@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RECORD_FORMAT_VERSION } from '../constants.js';
+import { RECORD_FORMAT_OLDEST_READABLE, RECORD_FORMAT_VERSION } from '../constants.js';
 import { InvalidRecordError, isSignalError } from '../errors.js';
 import { concatBytes } from '../primitives/index.js';
 import { ProtobufMessage } from '../wire/index.js';
@@ -21,20 +21,23 @@ export function withFormatVersion(body: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), body);
 }
 
+/** An opened record: its protobuf body and the format version it was written with. */
+export interface OpenedRecord {
+  readonly body: ProtobufMessage;
+  readonly formatVersion: number;
+}
+
 /** Check the format version and open the protobuf body. */
-export function openRecord(bytes: Uint8Array, kind: string): ProtobufMessage {
+export function openRecord(bytes: Uint8Array, kind: string): OpenedRecord {
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`${kind} must be a Uint8Array`);
   const fail = recordFail(kind);
   if (bytes.length === 0) fail('empty');
   const version = bytes[0] as number;
-  if (version !== RECORD_FORMAT_VERSION) {
-    fail(
-      version > RECORD_FORMAT_VERSION
-        ? `format version ${String(version)} is newer than this library supports`
-        : `unknown format version ${String(version)}`,
-    );
+  if (version > RECORD_FORMAT_VERSION) {
+    fail(`format version ${String(version)} is newer than this library supports`);
   }
-  return new ProtobufMessage(bytes.subarray(1), fail);
+  if (version < RECORD_FORMAT_OLDEST_READABLE) fail(`unknown format version ${String(version)}`);
+  return { body: new ProtobufMessage(bytes.subarray(1), fail), formatVersion: version };
 }
 
 /** Run a key decoder, turning its key errors into record errors. */

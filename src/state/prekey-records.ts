@@ -67,7 +67,7 @@ export class PreKeyRecord {
   /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
   static deserialize(bytes: Uint8Array): PreKeyRecord {
     const kind = 'prekey record';
-    const m = openRecord(bytes, kind);
+    const m = openRecord(bytes, kind).body;
     const keyPair = decodeKeyPair(kind, m.requiredBytes(2), m.requiredBytes(3, 32));
     return new PreKeyRecord(m.requiredUint32(1), keyPair);
   }
@@ -137,7 +137,7 @@ export class SignedPreKeyRecord {
   /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
   static deserialize(bytes: Uint8Array): SignedPreKeyRecord {
     const kind = 'signed prekey record';
-    const m = openRecord(bytes, kind);
+    const m = openRecord(bytes, kind).body;
     const keyPair = decodeKeyPair(kind, m.requiredBytes(2), m.requiredBytes(3, 32));
     return new SignedPreKeyRecord(
       m.requiredUint32(1),
@@ -222,7 +222,7 @@ export class KyberPreKeyRecord {
   /** Parse. @throws {InvalidRecordError} `ERR_INVALID_RECORD` */
   static deserialize(bytes: Uint8Array): KyberPreKeyRecord {
     const kind = 'kyber prekey record';
-    const m = openRecord(bytes, kind);
+    const m = openRecord(bytes, kind).body;
     const secretKey = decodeKey(kind, 'KEM secret key', () =>
       KemSecretKey.deserialize(m.requiredBytes(2)),
     );

@@ -23,6 +23,7 @@ import type {
   SessionState,
   SkippedMessageKey,
 } from '../ratchet/index.js';
+import { decodePqRatchetState, encodePqRatchetState } from '../spqr/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 import { decodeKey, openRecord, recordFail, withFormatVersion } from './codec.js';
 
@@ -125,7 +126,7 @@ export class SessionRecord {
    * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for anything malformed or out of bounds
    */
   static deserialize(bytes: Uint8Array): SessionRecord {
-    const m = openRecord(bytes, KIND);
+    const m = openRecord(bytes, KIND).body;
     const currentBytes = m.bytes(1);
     const previousBytes = m.repeatedBytes(2);
     if (previousBytes.length > ARCHIVED_STATES_MAX_LENGTH) fail('too many archived states');
@@ -207,6 +208,8 @@ function encodeState(s: SessionState): Uint8Array {
   w.uint32(9, s.localRegistrationId)
     .uint32(10, s.remoteRegistrationId)
     .bytes(11, s.aliceBaseKey.serializedView());
+  const pq = encodePqRatchetState(s.pqRatchet);
+  if (pq.length > 0) w.bytes(12, pq);
   return w.finish();
 }
 
@@ -283,5 +286,7 @@ function decodeState(bytes: Uint8Array): SessionState {
     localRegistrationId: m.requiredUint32(9),
     remoteRegistrationId: m.requiredUint32(10),
     aliceBaseKey: publicKey(m.requiredBytes(11), 'alice base key'),
+    // Absent in format 1 (before SPQR) and for sessions that run without SPQR: the V0 state.
+    pqRatchet: decodePqRatchetState(m.bytes(12) ?? new Uint8Array(0)),
   };
 }

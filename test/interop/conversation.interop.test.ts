@@ -18,6 +18,7 @@ const DROP = 0.06;
 const DUPLICATE = 0.08;
 const REPLAY = 0.3;
 const MAX_RUN = 12;
+const HOLD = 0.05;
 
 interface Sent {
   readonly id: number;
@@ -36,6 +37,7 @@ interface Stats {
   whisper: number;
   turns: number;
   reordered: number;
+  held: number;
 }
 
 async function converse(initiator: Impl, seed: number): Promise<Stats> {
@@ -52,6 +54,7 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
     whisper: 0,
     turns: 0,
     reordered: 0,
+    held: 0,
   };
   const decrypted = new Map<number, number>();
   /** Messages each side received in its last few turns: candidates for late replays. */
@@ -59,6 +62,25 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
   let bobHasSession = false;
   let aliceAcknowledged = false;
   let sender: 'alice' | 'bob' = 'alice';
+  /** Messages held back, to be delivered at a later turn of the same receiver. */
+  const held: Record<'alice' | 'bob', { message: Sent; due: number }[]> = { alice: [], bob: [] };
+
+  /** Deliver one message: the first copy must decrypt exactly, later copies are duplicates. */
+  const receive = async (receiver: 'alice' | 'bob', m: Sent): Promise<boolean> => {
+    const seen = decrypted.get(m.id) ?? 0;
+    if (seen > 0) {
+      await expectDuplicate(peer[receiver], m.message);
+      decrypted.set(m.id, seen + 1);
+      return false;
+    }
+    const got = await peer[receiver].decrypt(m.message);
+    expect(bytesToHex(got), `plaintext of message ${String(m.id)}`).toBe(bytesToHex(m.plaintext));
+    decrypted.set(m.id, 1);
+    stats.delivered++;
+    if (receiver === 'bob') bobHasSession = true;
+    else aliceAcknowledged = true;
+    return true;
+  };
 
   while (stats.sent < TOTAL) {
     const receiver = sender === 'alice' ? 'bob' : 'alice';
@@ -79,17 +101,25 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
       run.push({ id, from: sender, plaintext, message });
     }
 
-    // Schedule: drop some, shuffle the rest (sometimes), add duplicates and late replays.
+    // Schedule: drop some, shuffle the rest (sometimes), hold a few back for a later turn, add
+    // duplicates and late replays.
     const kept = run.filter((m) => (m.id === 0 ? true : !rng.chance(DROP)));
     stats.dropped += run.length - kept.length;
-    const schedule: Sent[] = [...kept];
+    let schedule: Sent[] = [...kept];
     const mode = rng.int(0, 2);
     if (mode === 1) rng.shuffle(schedule);
     else if (mode === 2) schedule.reverse();
-    if (schedule.some((m, i) => i > 0 && m.id < (schedule[i - 1] as Sent).id)) stats.reordered++;
     for (const m of kept) {
       if (rng.chance(DUPLICATE)) schedule.splice(rng.int(0, schedule.length), 0, m);
     }
+    const holdNow = schedule.filter((m) => m.id !== 0 && rng.chance(HOLD));
+    schedule = schedule.filter((m) => !holdNow.includes(m));
+    const due = held[receiver].filter((h) => h.due <= stats.turns);
+    held[receiver] = held[receiver].filter((h) => h.due > stats.turns);
+    for (const h of due) schedule.splice(rng.int(0, schedule.length), 0, h.message);
+    stats.held += due.length;
+    for (const m of holdNow) held[receiver].push({ message: m, due: stats.turns + rng.int(1, 2) });
+    if (schedule.some((m, i) => i > 0 && m.id < (schedule[i - 1] as Sent).id)) stats.reordered++;
     const older = recent[receiver].flat();
     if (older.length > 0 && rng.chance(REPLAY)) {
       schedule.splice(rng.int(0, schedule.length), 0, older[rng.int(0, older.length - 1)] as Sent);
@@ -97,23 +127,9 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
 
     const receivedThisTurn: Sent[] = [];
     for (const m of schedule) {
-      const seen = decrypted.get(m.id) ?? 0;
-      if (seen === 0) {
-        const got = await peer[receiver].decrypt(m.message);
-        expect(bytesToHex(got), `plaintext of message ${String(m.id)}`).toBe(
-          bytesToHex(m.plaintext),
-        );
-        decrypted.set(m.id, 1);
-        stats.delivered++;
-        receivedThisTurn.push(m);
-        if (receiver === 'bob') bobHasSession = true;
-        else aliceAcknowledged = true;
-      } else {
-        await expectDuplicate(peer[receiver], m.message);
-        decrypted.set(m.id, seen + 1);
-        if (run.includes(m)) stats.duplicates++;
-        else stats.replays++;
-      }
+      if (await receive(receiver, m)) receivedThisTurn.push(m);
+      else if (run.includes(m)) stats.duplicates++;
+      else stats.replays++;
     }
     recent[receiver].push(receivedThisTurn);
     if (recent[receiver].length > 2) recent[receiver].shift();
@@ -121,6 +137,14 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
 
     // Turn-taking: bob can only answer once he has a session.
     sender = sender === 'bob' || bobHasSession ? (rng.chance(0.6) ? receiver : sender) : 'alice';
+  }
+
+  // Deliver whatever is still held back.
+  for (const receiver of ['alice', 'bob'] as const) {
+    for (const h of held[receiver]) {
+      if (!(await receive(receiver, h.message))) stats.duplicates++;
+      stats.held++;
+    }
   }
 
   // Every delivered message decrypted exactly once (counted), and the session still works.
@@ -139,7 +163,9 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
 describe('1,000-message conversation with libsignal 0.90', () => {
   for (const [initiator, seed] of [
     ['chiffre', 0x5eed_0001],
+    ['chiffre', 0x5eed_0003],
     ['libsignal', 0x5eed_0002],
+    ['libsignal', 0x5eed_0004],
   ] as const) {
     it(`${initiator} initiator (seed 0x${seed.toString(16)}): random turns, reordering, drops, duplicates`, async () => {
       const stats = await converse(initiator, seed);
@@ -149,6 +175,7 @@ describe('1,000-message conversation with libsignal 0.90', () => {
       expect(stats.duplicates).toBeGreaterThan(20);
       expect(stats.replays).toBeGreaterThan(5);
       expect(stats.reordered).toBeGreaterThan(20);
+      expect(stats.held).toBeGreaterThan(20);
       expect(stats.turns).toBeGreaterThan(100);
       expect(stats.prekey).toBeGreaterThan(0);
       expect(stats.whisper).toBeGreaterThan(900);

@@ -1,7 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidKeyError } from '../../src/errors.js';
-import { IdentityKeyPair, KeyPair, PrivateKey, PublicKey } from '../../src/keys/index.js';
+import {
+  deviceId,
+  IdentityKeyPair,
+  KeyPair,
+  kyberPreKeyId,
+  preKeyId,
+  PrivateKey,
+  ProtocolAddress,
+  PublicKey,
+  registrationId,
+  signedPreKeyId,
+} from '../../src/keys/index.js';
 import { bytesToHex, hexToBytes } from '../support/hex.js';
 import { catchError, fcParams, fixedRandom, loadSharedVector } from './helpers.js';
 
@@ -128,5 +139,43 @@ describe('IdentityKeyPair (libsignal IdentityKeyPairStructure, 69 bytes)', () =>
     expect(catchError(() => IdentityKeyPair.deserialize(Uint8Array.of(...good, 0)))).toMatchObject({
       code: 'ERR_INVALID_KEY',
     });
+  });
+});
+
+describe('branded ids', () => {
+  it('u32 ids accept 0..2^32-1 and reject anything else with RangeError', () => {
+    for (const brand of [preKeyId, signedPreKeyId, kyberPreKeyId, registrationId]) {
+      expect(brand(0)).toBe(0);
+      expect(brand(51)).toBe(51);
+      expect(brand(0xffff_ffff)).toBe(0xffff_ffff);
+      for (const bad of [-1, 0x1_0000_0000, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        expect(() => brand(bad)).toThrow(RangeError);
+      }
+    }
+  });
+
+  it('device ids start at 1', () => {
+    expect(deviceId(1)).toBe(1);
+    expect(deviceId(127)).toBe(127);
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => deviceId(bad)).toThrow(RangeError);
+  });
+});
+
+describe('ProtocolAddress', () => {
+  it('renders as name.deviceId and compares by value', () => {
+    const a = new ProtocolAddress('796abedb-ca4e-4f18-8803-1fde5b921f9f', 1);
+    expect(String(a)).toBe('796abedb-ca4e-4f18-8803-1fde5b921f9f.1');
+    expect(JSON.parse(JSON.stringify(a))).toEqual({
+      name: '796abedb-ca4e-4f18-8803-1fde5b921f9f',
+      deviceId: 1,
+    });
+    expect(a.equals(new ProtocolAddress('796abedb-ca4e-4f18-8803-1fde5b921f9f', 1))).toBe(true);
+    expect(a.equals(new ProtocolAddress('796abedb-ca4e-4f18-8803-1fde5b921f9f', 2))).toBe(false);
+  });
+
+  it('rejects an empty name (TypeError) and a bad device id (RangeError)', () => {
+    expect(() => new ProtocolAddress('', 1)).toThrow(TypeError);
+    expect(() => new ProtocolAddress(5 as unknown as string, 1)).toThrow(TypeError);
+    expect(() => new ProtocolAddress('alice', 0)).toThrow(RangeError);
   });
 });

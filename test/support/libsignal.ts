@@ -146,6 +146,8 @@ export function makeLibsignalParty(
   };
   const deviceId = 1;
   const address = lib.ProtocolAddress.new(serviceId, deviceId);
+  // libsignal 0.91+ takes our own address after the peer's in every session call.
+  const local: Lib[] = lib.signalEncrypt.length >= 5 ? [address] : [];
   let nextId = 1;
   const publish = (oneTime: boolean): { id: number; pre?: Lib; spk: Lib; kyber: Lib } => {
     const id = nextId++;
@@ -212,12 +214,13 @@ export function makeLibsignalParty(
       };
     },
     async processBundle(to, bundle) {
-      await lib.processPreKeyBundle(bundle, to, stores.session, stores.identity);
+      await lib.processPreKeyBundle(bundle, to, ...local, stores.session, stores.identity);
     },
     async encrypt(to, plaintext) {
       const m = await lib.signalEncrypt(
         Buffer.from(plaintext),
         to,
+        ...local,
         stores.session,
         stores.identity,
       );
@@ -232,6 +235,7 @@ export function makeLibsignalParty(
           await lib.signalDecryptPreKey(
             lib.PreKeySignalMessage.deserialize(Buffer.from(message.body)),
             from,
+            ...local,
             stores.session,
             stores.identity,
             stores.preKey,
@@ -244,6 +248,7 @@ export function makeLibsignalParty(
         await lib.signalDecrypt(
           lib.SignalMessage.deserialize(Buffer.from(message.body)),
           from,
+          ...local,
           stores.session,
           stores.identity,
         ),
