@@ -50,8 +50,6 @@ export interface SignalErrorOptions {
  * ```
  */
 export class SignalError extends Error {
-  /** The stable code of this class of error. */
-  static code: SignalErrorCode = 'ERR_INVALID_MESSAGE';
   /** The stable code of this error. */
   readonly code: SignalErrorCode;
 
@@ -72,7 +70,7 @@ export type KeyKind = 'curve25519-public' | 'curve25519-private' | 'kem-public' 
 
 /** A key had the wrong type byte or length, or was a low-order point. */
 export class InvalidKeyError extends SignalError {
-  static override code = 'ERR_INVALID_KEY' as const;
+  static code = 'ERR_INVALID_KEY' as const;
   override readonly code = 'ERR_INVALID_KEY' as const;
   /** What kind of key was rejected, when known. */
   readonly keyType: KeyKind | undefined;
@@ -84,7 +82,7 @@ export class InvalidKeyError extends SignalError {
 
 /** An XEdDSA signature (signed prekey, Kyber prekey) did not verify. */
 export class InvalidSignatureError extends SignalError {
-  static override code = 'ERR_INVALID_SIGNATURE' as const;
+  static code = 'ERR_INVALID_SIGNATURE' as const;
   override readonly code = 'ERR_INVALID_SIGNATURE' as const;
   constructor(message: string, options?: SignalErrorOptions) {
     super(message, 'ERR_INVALID_SIGNATURE', options);
@@ -99,7 +97,7 @@ export type MessageKind = 'whisper' | 'prekey' | 'kem-ciphertext' | 'bundle';
  * does not decrypt all produce the same message (`'decryption failed'`), on purpose.
  */
 export class InvalidMessageError extends SignalError {
-  static override code = 'ERR_INVALID_MESSAGE' as const;
+  static code = 'ERR_INVALID_MESSAGE' as const;
   override readonly code = 'ERR_INVALID_MESSAGE' as const;
   /** The kind of message that was rejected. */
   readonly messageType: MessageKind;
@@ -111,7 +109,7 @@ export class InvalidMessageError extends SignalError {
 
 /** A message carried a legacy or future version byte. */
 export class UnsupportedVersionError extends SignalError {
-  static override code = 'ERR_UNSUPPORTED_VERSION' as const;
+  static code = 'ERR_UNSUPPORTED_VERSION' as const;
   override readonly code = 'ERR_UNSUPPORTED_VERSION' as const;
   /** The version found in the input. */
   readonly version: number;
@@ -123,7 +121,7 @@ export class UnsupportedVersionError extends SignalError {
 
 /** A message whose counter was already used (a replay or a duplicate delivery). */
 export class DuplicateMessageError extends SignalError {
-  static override code = 'ERR_DUPLICATE_MESSAGE' as const;
+  static code = 'ERR_DUPLICATE_MESSAGE' as const;
   override readonly code = 'ERR_DUPLICATE_MESSAGE' as const;
   /** The counter of the duplicated message. */
   readonly counter: number;
@@ -135,7 +133,7 @@ export class DuplicateMessageError extends SignalError {
 
 /** A message jumped further ahead in its chain than the forward-jump limit allows. */
 export class MessageGapTooLargeError extends SignalError {
-  static override code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
+  static code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
   override readonly code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
   /** How far ahead the message was. */
   readonly gap: number;
@@ -154,7 +152,7 @@ export class MessageGapTooLargeError extends SignalError {
 
 /** No usable session exists for the address (or the unacknowledged one expired). */
 export class SessionNotFoundError extends SignalError {
-  static override code = 'ERR_SESSION_NOT_FOUND' as const;
+  static code = 'ERR_SESSION_NOT_FOUND' as const;
   override readonly code = 'ERR_SESSION_NOT_FOUND' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
@@ -169,7 +167,7 @@ export class SessionNotFoundError extends SignalError {
 
 /** The identity store refused the peer's identity key. */
 export class UntrustedIdentityError extends SignalError {
-  static override code = 'ERR_UNTRUSTED_IDENTITY' as const;
+  static code = 'ERR_UNTRUSTED_IDENTITY' as const;
   override readonly code = 'ERR_UNTRUSTED_IDENTITY' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
@@ -184,7 +182,7 @@ export type PreKeyKind = 'one-time' | 'signed' | 'kyber';
 
 /** A prekey referenced by a message is not in the store (unknown or already used). */
 export class MissingPreKeyError extends SignalError {
-  static override code = 'ERR_MISSING_PREKEY' as const;
+  static code = 'ERR_MISSING_PREKEY' as const;
   override readonly code = 'ERR_MISSING_PREKEY' as const;
   /** Which store was asked. */
   readonly kind: PreKeyKind;
@@ -199,7 +197,7 @@ export class MissingPreKeyError extends SignalError {
 
 /** A persisted record is corrupt, truncated, or of a format this version cannot read. */
 export class InvalidRecordError extends SignalError {
-  static override code = 'ERR_INVALID_RECORD' as const;
+  static code = 'ERR_INVALID_RECORD' as const;
   override readonly code = 'ERR_INVALID_RECORD' as const;
   /** A short, secret-free description of what is wrong. */
   readonly reason: string;
@@ -211,7 +209,7 @@ export class InvalidRecordError extends SignalError {
 
 /** A storage adapter threw. The adapter's error is kept as `cause`, never in `message`. */
 export class StorageError extends SignalError {
-  static override code = 'ERR_STORAGE' as const;
+  static code = 'ERR_STORAGE' as const;
   override readonly code = 'ERR_STORAGE' as const;
   /** The store method that failed. */
   readonly operation: string;

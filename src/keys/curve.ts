@@ -95,6 +95,7 @@ export class PublicKey {
 
   /** Verify an XEdDSA signature made by the matching private key. */
   verifySignature(message: Uint8Array, signature: Uint8Array): boolean {
+    assertBytes(message, 'message');
     assertBytes(signature, 'signature');
     if (signature.length !== SIGNATURE_LENGTH) return false;
     return xeddsaVerify(this.rawView(), message, signature);

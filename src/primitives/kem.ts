@@ -155,7 +155,7 @@ export function kemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): U
     );
   }
   const rawCt = ciphertext.subarray(1);
-  // noble wipes the secret key it is given, so hand it a copy.
+  // Hand noble a copy, so that this function alone decides what happens to the key bytes.
   const sk = secretKey.slice(1);
   let kBar: Uint8Array;
   try {

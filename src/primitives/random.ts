@@ -23,5 +23,6 @@ export function drawRandom(random: RandomSource, length: number): Uint8Array {
   if (!(out instanceof Uint8Array) || out.length !== length) {
     throw new TypeError(`random source must return ${String(length)} bytes`);
   }
-  return out;
+  // A copy: callers clamp or wipe what they draw, and must not touch a source's own buffer.
+  return out.slice();
 }

@@ -135,7 +135,7 @@ function interpolate(xs: ArrayLike<number>, ys: ArrayLike<number>, count: number
     for (let i = k + 1; i >= 1; i--) {
       master[i] = (master[i - 1] as number) ^ gfMul(master[i] as number, xk);
     }
-    master[0] = gfMul(master[0] as number, xk);
+    master[0] = gfMul(master[0], xk);
   }
   const quotient = new Uint16Array(count);
   for (let k = 0; k < count; k++) {
@@ -409,7 +409,7 @@ function lowerBound(xs: Uint16Array, x: number): number {
   return lo;
 }
 
-/** The 16 empty point sets. @internal */
+/** The empty point set, shared by every polynomial with no points yet. @internal */
 const NO_POINTS: Points = { xs: new Uint16Array(0), ys: new Uint16Array(0) };
 
 /**

@@ -94,7 +94,10 @@ function refChunk(message: Uint8Array, t: number): Uint8Array {
  */
 class RefDecoder {
   readonly pts: Map<number, number>[] = Array.from({ length: 16 }, () => new Map());
-  constructor(readonly length: number) {}
+  readonly length: number;
+  constructor(length: number) {
+    this.length = length;
+  }
 
   add(index: number, data: Uint8Array): void {
     for (let j = 0; j < 16; j++) {
@@ -276,7 +279,8 @@ describe('ChunkEncoder', () => {
       RangeError,
     );
     const e = new ChunkEncoder(D8_MESSAGE);
-    for (const bad of [-1, 65536, 1.5, Number.NaN]) expect(() => e.chunkAt(bad)).toThrow(RangeError);
+    for (const bad of [-1, 65536, 1.5, Number.NaN])
+      expect(() => e.chunkAt(bad)).toThrow(RangeError);
   });
 });
 
@@ -347,7 +351,10 @@ describe('ChunkDecoder', () => {
           const indexes = pool.slice(0, n);
           const almost = feed(new ChunkDecoder(message.length), encoder, indexes.slice(0, n - 1));
           expect(almost.message()).toBeUndefined();
-          const d = almost.withChunk(indexes[n - 1] as number, encoder.chunkAt(indexes[n - 1] as number));
+          const d = almost.withChunk(
+            indexes[n - 1] as number,
+            encoder.chunkAt(indexes[n - 1] as number),
+          );
           expect(d.message()).toEqual(message);
         },
       ),
@@ -612,7 +619,14 @@ describe('stored layouts', () => {
     const secretish = new Uint8Array(96).fill(0xee);
     const e = new ChunkEncoder(secretish);
     const d = new ChunkDecoder(96).withChunk(0, secretish.subarray(0, 32));
-    for (const s of [JSON.stringify(e), String(e), inspect(e), JSON.stringify(d), String(d), inspect(d)]) {
+    for (const s of [
+      JSON.stringify(e),
+      String(e),
+      inspect(e),
+      JSON.stringify(d),
+      String(d),
+      inspect(d),
+    ]) {
       expect(s).not.toMatch(/eeee|238/);
     }
     expect(String(e)).toBe('ChunkEncoder(length: 96, next: 0)');

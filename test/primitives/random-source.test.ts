@@ -1,13 +1,8 @@
 /**
- * Known defects in src/, pinned as `it.fails`: each body is the test that should pass, and vitest
- * reports it as passing only while it still fails. When src/ is fixed these start failing; then
- * turn `it.fails` into `it` (or move the case next to its siblings).
- *
- * Root cause of every case here: `drawRandom` (src/primitives/random.ts:21-27) hands the random
- * source's own buffer to the caller without copying, and the callers then keep it
- * (`PrivateKey.generate`, via `generateX25519PrivateKey`, which also clamps it in place) or wipe it
- * (`xeddsaSign`, `kemGenerateKeyPair`, `kemEncapsulate`). A RandomSource that reuses a scratch
- * buffer, or a test source returning a fixed array, therefore changes or loses key material.
+ * Regression tests: randomness drawn from a RandomSource is copied before use, so a source that
+ * reuses a buffer (or a test source returning a fixed array) never aliases key material, is never
+ * clamped in place, and is never wiped. (Found by these tests: `drawRandom` once returned the
+ * source's own buffer.)
  */
 import { describe, expect, it } from 'vitest';
 import { KEM_TYPE_MLKEM1024 } from '../../src/constants.js';
@@ -30,7 +25,7 @@ function pooledSource(): RandomSource {
 }
 
 describe('BUG: random-source output is aliased, not copied', () => {
-  it.fails('a private key does not change when its random source is used again', () => {
+  it('a private key does not change when its random source is used again', () => {
     const random = pooledSource();
     const a = PrivateKey.generate(random);
     const before = a.serialize();
@@ -41,13 +36,13 @@ describe('BUG: random-source output is aliased, not copied', () => {
     expect(PrivateKey.deserialize(a.serialize()).getPublicKey().toHex()).toBe(publicBefore);
   });
 
-  it.fails('PrivateKey.generate does not clamp the caller’s buffer in place', () => {
+  it('PrivateKey.generate does not clamp the caller’s buffer in place', () => {
     const bytes = new Uint8Array(32).fill(0xff);
     PrivateKey.generate(() => bytes);
     expect(bytes).toEqual(new Uint8Array(32).fill(0xff)); // today: bytes[0] = 0xf8, bytes[31] = 0x7f
   });
 
-  it.fails('xeddsaSign does not wipe the caller’s Z (a fixed-Z source stays reusable)', () => {
+  it('xeddsaSign does not wipe the caller’s Z (a fixed-Z source stays reusable)', () => {
     const key = PrivateKey.generate();
     const z = new Uint8Array(64).fill(7);
     const message = new Uint8Array(3);
@@ -56,7 +51,7 @@ describe('BUG: random-source output is aliased, not copied', () => {
     expect(key.sign(message, () => z)).toEqual(first);
   });
 
-  it.fails('KEM key generation and encapsulation do not wipe the caller’s randomness', () => {
+  it('KEM key generation and encapsulation do not wipe the caller’s randomness', () => {
     const seed = new Uint8Array(64).fill(1);
     const pair = kemGenerateKeyPair(KEM_TYPE_MLKEM1024, () => seed);
     const rand = new Uint8Array(32).fill(2);
