@@ -1,0 +1,229 @@
+/**
+ * SessionRecord format: byte-identical round trips of real records (skipped keys, several receiver
+ * chains, archived states, pending prekey, SPQR state), the format-version byte, and the bounds
+ * enforced on load (receiver chains ≤ 5, skipped keys ≤ 2000 per chain, archived states ≤ 40).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ARCHIVED_STATES_MAX_LENGTH,
+  MAX_MESSAGE_KEYS,
+  MAX_RECEIVER_CHAINS,
+  RECORD_FORMAT_VERSION,
+} from '../../src/constants.js';
+import { SessionRecord } from '../../src/index.js';
+import { bytesToHex } from '../support/hex.js';
+import { expectSignalErrorSync, snapshotOf } from '../support/session-helpers.js';
+import { type BusyRecords, busyRecords, handBuiltRecord, handBuiltState } from './state-helpers.js';
+
+let busy: BusyRecords;
+beforeAll(async () => {
+  busy = await busyRecords();
+});
+
+describe('SessionRecord round trip on real sessions', () => {
+  it('the busy records really use every feature', () => {
+    const a = busy.aliceRecord;
+    const aliceCurrent = a.currentState!;
+    expect(aliceCurrent.receiverChains.length).toBe(MAX_RECEIVER_CHAINS);
+    expect(aliceCurrent.receiverChains.some((c) => c.skippedKeys.length > 0)).toBe(true);
+    expect(a.previousStates.length).toBeGreaterThanOrEqual(2);
+    expect(aliceCurrent.pendingPreKey).toBeUndefined();
+
+    const b = busy.bobRecord;
+    expect(b.currentState!.pendingPreKey).toBeDefined();
+    expect(b.previousStates.length).toBeGreaterThanOrEqual(3);
+    const busyBob = b.previousStates[0]!;
+    expect(busyBob.receiverChains.length).toBe(MAX_RECEIVER_CHAINS);
+    expect(busyBob.receiverChains.every((c) => c.skippedKeys.length === 2)).toBe(true);
+    // Archiving clears the pending prekey (libsignal state/session.rs).
+    expect(b.previousStates.every((s) => s.pendingPreKey === undefined)).toBe(true);
+
+    const p = busy.pendingRecord;
+    expect(p.currentState!.pendingPreKey).toBeDefined();
+    expect(p.currentState!.receiverChains.length).toBe(1);
+    expect(p.previousStates.length).toBe(0);
+  });
+
+  it('serialize → deserialize → serialize is byte-identical', () => {
+    for (const record of [busy.aliceRecord, busy.bobRecord, busy.pendingRecord, SessionRecord.empty()]) {
+      const bytes = record.serialize();
+      const again = SessionRecord.deserialize(bytes).serialize();
+      expect(bytesToHex(again)).toBe(bytesToHex(bytes));
+    }
+  });
+
+  it('what the store holds is exactly record.serialize()', () => {
+    expect(snapshotOf(busy.alice.store)[`session:${busy.bob.address.toString()}`]).toBe(
+      bytesToHex(busy.aliceRecord.serialize()),
+    );
+    expect(snapshotOf(busy.bob.store)[`session:${busy.alice.address.toString()}`]).toBe(
+      bytesToHex(busy.bobRecord.serialize()),
+    );
+  });
+
+  it('the deserialized record carries the same states', () => {
+    const copy = SessionRecord.deserialize(busy.aliceRecord.serialize());
+    const [x, y] = [copy.currentState!, busy.aliceRecord.currentState!];
+    expect(x.rootKey).toEqual(y.rootKey);
+    expect(x.senderChain.chainKey).toEqual(y.senderChain.chainKey);
+    expect(x.senderChain.ratchetKeyPair.publicKey.equals(y.senderChain.ratchetKeyPair.publicKey)).toBe(true);
+    expect(x.receiverChains.map((c) => c.ratchetKey.toHex())).toEqual(
+      y.receiverChains.map((c) => c.ratchetKey.toHex()),
+    );
+    expect(x.receiverChains.map((c) => c.skippedKeys)).toEqual(y.receiverChains.map((c) => c.skippedKeys));
+    expect(x.aliceBaseKey.equals(y.aliceBaseKey)).toBe(true);
+    expect(x.localRegistrationId).toBe(y.localRegistrationId);
+    expect(x.remoteRegistrationId).toBe(y.remoteRegistrationId);
+    expect(copy.previousStates.length).toBe(busy.aliceRecord.previousStates.length);
+
+    const pending = SessionRecord.deserialize(busy.bobRecord.serialize()).currentState!.pendingPreKey!;
+    const original = busy.bobRecord.currentState!.pendingPreKey!;
+    expect(pending.kyberCiphertext).toEqual(original.kyberCiphertext);
+    expect(pending.timestamp).toBe(original.timestamp);
+    expect(pending.preKeyId).toBe(original.preKeyId);
+    expect(pending.signedPreKeyId).toBe(original.signedPreKeyId);
+    expect(pending.kyberPreKeyId).toBe(original.kyberPreKeyId);
+    expect(pending.baseKey.equals(original.baseKey)).toBe(true);
+  });
+
+  it('records are immutable values: changing a copy leaves the original bytes alone', () => {
+    const bytes = busy.aliceRecord.serialize();
+    const archived = busy.aliceRecord.archiveCurrentState();
+    expect(archived.currentState).toBeUndefined();
+    expect(busy.aliceRecord.serialize()).toEqual(bytes);
+    expect(SessionRecord.deserialize(archived.serialize()).previousStates.length).toBe(
+      Math.min(ARCHIVED_STATES_MAX_LENGTH, busy.aliceRecord.previousStates.length + 1),
+    );
+  });
+});
+
+describe('SessionRecord format version', () => {
+  it('opens with RECORD_FORMAT_VERSION', () => {
+    expect(busy.aliceRecord.serialize()[0]).toBe(RECORD_FORMAT_VERSION);
+    expect(SessionRecord.empty().serialize()).toEqual(Uint8Array.of(RECORD_FORMAT_VERSION));
+  });
+
+  it.each([RECORD_FORMAT_VERSION + 1, 0x7f, 0xff])(
+    'a future format version %i → ERR_INVALID_RECORD saying it is newer',
+    (version) => {
+      const bytes = busy.aliceRecord.serialize();
+      bytes[0] = version;
+      const e = expectSignalErrorSync(
+        () => SessionRecord.deserialize(bytes),
+        'ERR_INVALID_RECORD',
+        `invalid record: session record: format version ${String(version)} is newer than this library supports`,
+      );
+      expect(e.reason).toMatch(/newer/);
+    },
+  );
+
+  it('format version 0 → ERR_INVALID_RECORD (unknown)', () => {
+    expectSignalErrorSync(
+      () => SessionRecord.deserialize(Uint8Array.of(0)),
+      'ERR_INVALID_RECORD',
+      'invalid record: session record: unknown format version 0',
+    );
+  });
+
+  it('empty input → ERR_INVALID_RECORD; a non-Uint8Array → TypeError', () => {
+    expectSignalErrorSync(
+      () => SessionRecord.deserialize(new Uint8Array(0)),
+      'ERR_INVALID_RECORD',
+      'invalid record: session record: empty',
+    );
+    expect(() => SessionRecord.deserialize([1] as unknown as Uint8Array)).toThrow(TypeError);
+  });
+
+  it('a hand-built record without SPQR state loads, in the current format', () => {
+    const r = SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: 2, skippedPerChain: 3, pending: true })));
+    const s = r.currentState!;
+    expect(s.receiverChains.length).toBe(2);
+    expect(s.receiverChains[0]!.skippedKeys.length).toBe(3);
+    expect(s.pendingPreKey!.timestamp).toBe(1_700_000_000);
+    const again = r.serialize();
+    expect(again[0]).toBe(RECORD_FORMAT_VERSION);
+    expect(SessionRecord.deserialize(again).serialize()).toEqual(again);
+  });
+});
+
+describe('SessionRecord bounds on load', () => {
+  it(`accepts exactly ${String(MAX_RECEIVER_CHAINS)} receiver chains, refuses ${String(MAX_RECEIVER_CHAINS + 1)}`, () => {
+    const ok = SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS })));
+    expect(ok.currentState!.receiverChains.length).toBe(MAX_RECEIVER_CHAINS);
+    expectSignalErrorSync(
+      () => SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS + 1 }))),
+      'ERR_INVALID_RECORD',
+      'invalid record: session record: too many receiver chains',
+    );
+    // Also in an archived state.
+    expectSignalErrorSync(
+      () =>
+        SessionRecord.deserialize(
+          handBuiltRecord(handBuiltState(), [handBuiltState(), handBuiltState({ chains: 6 })]),
+        ),
+      'ERR_INVALID_RECORD',
+      /too many receiver chains/,
+    );
+  });
+
+  it(`accepts exactly ${String(MAX_MESSAGE_KEYS)} skipped keys per chain, refuses ${String(MAX_MESSAGE_KEYS + 1)}`, () => {
+    const ok = SessionRecord.deserialize(
+      handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS, skippedPerChain: MAX_MESSAGE_KEYS })),
+    );
+    for (const c of ok.currentState!.receiverChains) expect(c.skippedKeys.length).toBe(MAX_MESSAGE_KEYS);
+    expectSignalErrorSync(
+      () =>
+        SessionRecord.deserialize(
+          handBuiltRecord(handBuiltState({ chains: 1, skippedPerChain: MAX_MESSAGE_KEYS + 1 })),
+        ),
+      'ERR_INVALID_RECORD',
+      'invalid record: session record: too many skipped message keys',
+    );
+  });
+
+  it(`accepts exactly ${String(ARCHIVED_STATES_MAX_LENGTH)} archived states, refuses ${String(ARCHIVED_STATES_MAX_LENGTH + 1)}`, () => {
+    const state = handBuiltState();
+    const ok = SessionRecord.deserialize(
+      handBuiltRecord(state, Array.from({ length: ARCHIVED_STATES_MAX_LENGTH }, () => state)),
+    );
+    expect(ok.previousStates.length).toBe(ARCHIVED_STATES_MAX_LENGTH);
+    expectSignalErrorSync(
+      () =>
+        SessionRecord.deserialize(
+          handBuiltRecord(state, Array.from({ length: ARCHIVED_STATES_MAX_LENGTH + 1 }, () => state)),
+        ),
+      'ERR_INVALID_RECORD',
+      'invalid record: session record: too many archived states',
+    );
+  });
+
+  it('refuses two current states, a missing field, a short root key, a mismatched sender key pair', () => {
+    const state = handBuiltState();
+    const twoCurrent = handBuiltRecord(state);
+    const doubled = new Uint8Array(twoCurrent.length * 2 - 1);
+    doubled.set(twoCurrent);
+    doubled.set(twoCurrent.subarray(1), twoCurrent.length);
+    expectSignalErrorSync(() => SessionRecord.deserialize(doubled), 'ERR_INVALID_RECORD', /field 1 repeated/);
+
+    // Corrupt the root key length: 0x22 0x20 (field 4, 32 bytes) → drop one byte and fix the length.
+    const rootAt = 2 + 35 + 35; // after fields 1 (version), 2 and 3 (identity keys)
+    expect([state[rootAt], state[rootAt + 1]]).toEqual([0x22, 0x20]);
+    const shortRoot = new Uint8Array([...state.subarray(0, rootAt), 0x22, 31, ...state.subarray(rootAt + 2, rootAt + 33), ...state.subarray(rootAt + 34)]);
+    expectSignalErrorSync(
+      () => SessionRecord.deserialize(handBuiltRecord(shortRoot)),
+      'ERR_INVALID_RECORD',
+      /field 4 has the wrong length/,
+    );
+  });
+
+  it('error messages carry no key material', () => {
+    const bytes = busy.aliceRecord.serialize();
+    const e = expectSignalErrorSync(
+      () => SessionRecord.deserialize(bytes.subarray(0, bytes.length - 3)),
+      'ERR_INVALID_RECORD',
+    );
+    expect(e.message).toMatch(/^invalid record: /);
+    expect(e.message.length).toBeLessThan(120);
+    expect(e.message).not.toMatch(/[0-9a-f]{32}/);
+  });
+});
