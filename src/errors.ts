@@ -24,7 +24,8 @@ export type SignalErrorCode =
   | 'ERR_UNTRUSTED_IDENTITY'
   | 'ERR_MISSING_PREKEY'
   | 'ERR_INVALID_RECORD'
-  | 'ERR_STORAGE';
+  | 'ERR_STORAGE'
+  | 'ERR_CONCURRENT_MODIFICATION';
 
 const BRAND: unique symbol = Symbol.for('chiffre.SignalError') as never;
 
@@ -219,6 +220,22 @@ export class StorageError extends SignalError {
   }
 }
 
+/**
+ * A commit found that a record changed since it was loaded (another process, tab or instance
+ * wrote it): nothing was written. {@link SessionManager} retries the operation a few times before
+ * surfacing this error.
+ */
+export class ConcurrencyError extends SignalError {
+  static code = 'ERR_CONCURRENT_MODIFICATION' as const;
+  override readonly code = 'ERR_CONCURRENT_MODIFICATION' as const;
+  /** What was modified, e.g. `session alice.1`. */
+  readonly record: string;
+  constructor(record: string, options?: SignalErrorOptions) {
+    super(`${record} was modified concurrently`, 'ERR_CONCURRENT_MODIFICATION', options);
+    this.record = record;
+  }
+}
+
 /** Discriminated union of every concrete chiffre error, keyed by `code`. */
 export type AnySignalError =
   | InvalidKeyError
@@ -231,7 +248,8 @@ export type AnySignalError =
   | UntrustedIdentityError
   | MissingPreKeyError
   | InvalidRecordError
-  | StorageError;
+  | StorageError
+  | ConcurrencyError;
 
 /**
  * True when `value` is a chiffre error (optionally with the given `code`). Works across the ESM and

@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  ConcurrencyError,
   InvalidKeyError,
   InvalidMessageError,
   InvalidRecordError,
@@ -56,7 +57,14 @@ export {
   SignedPreKeyRecord,
 } from './state/index.js';
 export { createPreKeyBundle, SessionManager } from './session/index.js';
-export type { CiphertextMessage, PreKeyBundle, SessionManagerOptions } from './session/index.js';
+export type {
+  CiphertextMessage,
+  DecryptOptions,
+  PreKeyBundle,
+  SessionManagerOptions,
+  SpqrPolicy,
+} from './session/index.js';
+export type { SpqrStatus } from './spqr/index.js';
 export { InMemoryProtocolStore } from './storage/index.js';
 export type { Direction, ProtocolStore } from './storage/index.js';
 export type { RandomSource } from './primitives/index.js';

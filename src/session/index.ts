@@ -5,8 +5,8 @@
  * @module
  */
 export { encodeAddresses } from './addresses.js';
-export { initiateSessionFromBundle, verifyPreKeyBundle } from './bundle.js';
-export type { InitiatorIdentity, PreKeyBundle } from './bundle.js';
+export { initiateSessionFromBundle, spqrMinVersion, verifyPreKeyBundle } from './bundle.js';
+export type { InitiatorIdentity, PreKeyBundle, SpqrPolicy } from './bundle.js';
 export { decryptWithRecord, decryptWithState, encryptWithRecord } from './cipher.js';
 export type {
   CipherContext,
@@ -17,4 +17,4 @@ export type {
 } from './cipher.js';
 export { KeyedLock } from './lock.js';
 export { createPreKeyBundle, SessionManager } from './session-manager.js';
-export type { SessionManagerOptions } from './session-manager.js';
+export type { DecryptOptions, SessionManagerOptions } from './session-manager.js';

@@ -33,7 +33,13 @@ import { agreeAsResponder } from '../agreement/index.js';
 import { initializeResponderState, type SessionState } from '../ratchet/index.js';
 import { initialPqRatchetState, type SpqrStatus, spqrStatus } from '../spqr/index.js';
 import { SessionRecord } from '../state/index.js';
-import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from '../storage/index.js';
+import type {
+  ApplicationWrite,
+  ChangeSet,
+  Direction,
+  KyberPreKeyUse,
+  ProtocolStore,
+} from '../storage/index.js';
 import {
   decodePreKeySignalMessage,
   decodeSignalMessage,
@@ -70,6 +76,33 @@ export interface SessionManagerOptions {
    * (accept a peer that never speaks SPQR, like libsignal 0.90).
    */
   readonly spqrPolicy?: SpqrPolicy;
+}
+
+/** Attempts of one operation when commits keep finding concurrent modifications. */
+const MAX_COMMIT_ATTEMPTS = 5;
+
+/** Options of the decrypt methods. */
+export interface DecryptOptions {
+  /**
+   * Called with the plaintext inside the store's commit transaction, so the application's own
+   * writes (e.g. saving the message) land together with the ratchet state or not at all. If it
+   * throws, nothing is committed and decrypt rejects with its error. The transaction handle is
+   * adapter-specific (see each adapter); stores without transactions pass `undefined`. Must be
+   * synchronous for the SQLite adapter.
+   */
+  readonly withPlaintext?: (plaintext: Uint8Array, transaction: unknown) => void | Promise<void>;
+}
+
+function versionOf(record: SessionRecord | null): number | null | undefined {
+  return record === null ? null : record.version;
+}
+
+function applicationWrite(
+  options: DecryptOptions | undefined,
+  plaintext: Uint8Array,
+): ApplicationWrite | undefined {
+  const fn = options?.withPlaintext;
+  return fn === undefined ? undefined : (transaction) => fn(plaintext, transaction);
 }
 
 const EMPTY_CHANGES: ChangeSet = {
@@ -122,7 +155,7 @@ export class SessionManager {
    * @throws {StorageError} `ERR_STORAGE` when the store fails
    */
   processPreKeyBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
-    return this.#lock.run(address.toString(), async () => {
+    return this.#run(address, async () => {
       await this.#requireTrusted(address, bundle.identityKey, 'sending');
       verifyPreKeyBundle(bundle);
       const identity = await this.#call('getIdentityKeyPair', () =>
@@ -138,10 +171,13 @@ export class SessionManager {
         this.#random,
         this.#spqrPolicy,
       );
-      const record = (await this.#loadSession(address)) ?? SessionRecord.empty();
+      const loaded = await this.#loadSession(address);
+      const record = loaded ?? SessionRecord.empty();
       await this.#commit({
         ...EMPTY_CHANGES,
-        sessions: [{ address, record: record.promoteState(state) }],
+        sessions: [
+          { address, record: record.promoteState(state), expectedVersion: versionOf(loaded) },
+        ],
         identities: [{ address, identityKey: bundle.identityKey }],
       });
     });
@@ -157,7 +193,7 @@ export class SessionManager {
    */
   encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
-    return this.#lock.run(address.toString(), async () => {
+    return this.#run(address, async () => {
       const record = await this.#loadSession(address);
       if (record === null) throw new SessionNotFoundError(address.toString(), 'encrypt');
       const result = encryptWithRecord(record, plaintext, this.#context(address));
@@ -165,7 +201,7 @@ export class SessionManager {
       await this.#requireTrusted(address, remoteIdentity, 'sending');
       await this.#commit({
         ...EMPTY_CHANGES,
-        sessions: [{ address, record: result.record }],
+        sessions: [{ address, record: result.record, expectedVersion: versionOf(record) }],
         identities: [{ address, identityKey: remoteIdentity }],
       });
       return result.message;
@@ -184,22 +220,32 @@ export class SessionManager {
    * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY`
    * @throws {StorageError} `ERR_STORAGE`
    */
-  decrypt(address: ProtocolAddress, message: CiphertextMessage): Promise<Uint8Array> {
+  decrypt(
+    address: ProtocolAddress,
+    message: CiphertextMessage,
+    options?: DecryptOptions,
+  ): Promise<Uint8Array> {
     switch (message.type) {
       case 'prekey':
-        return this.decryptPreKeyMessage(address, message.body);
+        return this.decryptPreKeyMessage(address, message.body, options);
       case 'whisper':
-        return this.decryptWhisperMessage(address, message.body);
+        return this.decryptWhisperMessage(address, message.body, options);
       default:
         throw new TypeError('message.type must be "prekey" or "whisper"');
     }
   }
 
   /** Decrypt a serialized PreKeySignalMessage (envelope type 3). Same errors as {@link decrypt}. */
-  decryptPreKeyMessage(address: ProtocolAddress, bytes: Uint8Array): Promise<Uint8Array> {
-    return this.#lock.run(address.toString(), async () => {
+  decryptPreKeyMessage(
+    address: ProtocolAddress,
+    bytes: Uint8Array,
+    options?: DecryptOptions,
+  ): Promise<Uint8Array> {
+    return this.#run(address, async () => {
       const message = decodePreKeySignalMessage(bytes);
-      const record = (await this.#loadSession(address)) ?? SessionRecord.empty();
+      const loaded = await this.#loadSession(address);
+      const expectedVersion = versionOf(loaded);
+      const record = loaded ?? SessionRecord.empty();
       await this.#requireTrusted(address, message.identityKey, 'receiving');
       const ctx = this.#context(address);
 
@@ -221,13 +267,13 @@ export class SessionManager {
                 r.state,
               );
         plaintext = r.plaintext;
-        changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next }] };
+        changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next, expectedVersion }] };
       } else {
         const created = await this.#createResponderState(message);
         const r = this.#decryptPreKeyInner(created.state, message, ctx);
         plaintext = r.plaintext;
         changes = {
-          sessions: [{ address, record: record.promoteState(r.state) }],
+          sessions: [{ address, record: record.promoteState(r.state), expectedVersion }],
           identities: [],
           removedPreKeys: created.preKeyId === undefined ? [] : [created.preKeyId],
           kyberPreKeysUsed: [created.kyberUse],
@@ -242,8 +288,12 @@ export class SessionManager {
   }
 
   /** Decrypt a serialized SignalMessage (envelope type 2). Same errors as {@link decrypt}. */
-  decryptWhisperMessage(address: ProtocolAddress, bytes: Uint8Array): Promise<Uint8Array> {
-    return this.#lock.run(address.toString(), async () => {
+  decryptWhisperMessage(
+    address: ProtocolAddress,
+    bytes: Uint8Array,
+    options?: DecryptOptions,
+  ): Promise<Uint8Array> {
+    return this.#run(address, async () => {
       const message = decodeSignalMessage(bytes);
       const record = await this.#loadSession(address);
       if (record === null) throw new SessionNotFoundError(address.toString(), 'decrypt');
@@ -251,8 +301,9 @@ export class SessionManager {
       await this.#requireTrusted(address, result.state.remoteIdentityKey, 'receiving');
       await this.#commit({
         ...EMPTY_CHANGES,
-        sessions: [{ address, record: result.record }],
+        sessions: [{ address, record: result.record, expectedVersion: versionOf(record) }],
         identities: [{ address, identityKey: result.state.remoteIdentityKey }],
+        applicationWrite: applicationWrite(options, result.plaintext),
       });
       return result.plaintext;
     });
@@ -280,17 +331,38 @@ export class SessionManager {
    * next outgoing message needs a fresh bundle. Archived states still decrypt late messages.
    */
   archiveSession(address: ProtocolAddress): Promise<void> {
-    return this.#lock.run(address.toString(), async () => {
+    return this.#run(address, async () => {
       const record = await this.#loadSession(address);
       if (record?.currentState === undefined) return;
       await this.#commit({
         ...EMPTY_CHANGES,
-        sessions: [{ address, record: record.archiveCurrentState() }],
+        sessions: [
+          { address, record: record.archiveCurrentState(), expectedVersion: versionOf(record) },
+        ],
       });
     });
   }
 
   // -- internals ---------------------------------------------------------------------------------
+
+  /**
+   * Run one operation under the address's lock. When the commit finds that another writer
+   * changed the record meanwhile (`ERR_CONCURRENT_MODIFICATION`), the whole operation runs again
+   * on fresh data, up to {@link MAX_COMMIT_ATTEMPTS} times.
+   */
+  #run<T>(address: ProtocolAddress, operation: () => Promise<T>): Promise<T> {
+    return this.#lock.run(address.toString(), async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await operation();
+        } catch (e) {
+          if (!isSignalError(e, 'ERR_CONCURRENT_MODIFICATION') || attempt >= MAX_COMMIT_ATTEMPTS) {
+            throw e;
+          }
+        }
+      }
+    });
+  }
 
   #nowSeconds(): number {
     return Math.floor(this.#now() / 1000);

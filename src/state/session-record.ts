@@ -34,10 +34,21 @@ const fail = recordFail(KIND);
 export class SessionRecord {
   readonly #current: SessionState | undefined;
   readonly #previous: readonly SessionState[];
+  #serialized: Uint8Array | undefined;
+  /**
+   * The store's version of this record when it was loaded (for compare-and-swap at commit), or
+   * `undefined` for a record that was not loaded from a versioning store.
+   */
+  readonly version: number | undefined;
 
-  private constructor(current: SessionState | undefined, previous: readonly SessionState[]) {
+  private constructor(
+    current: SessionState | undefined,
+    previous: readonly SessionState[],
+    version?: number,
+  ) {
     this.#current = current;
     this.#previous = previous;
+    this.version = version;
   }
 
   /** A record with no state. */
@@ -114,18 +125,23 @@ export class SessionRecord {
 
   /** Serialize (format version first). Contains secrets: store it protected. */
   serialize(): Uint8Array {
-    const w = new ProtobufWriter();
-    if (this.#current !== undefined) w.bytes(1, encodeState(this.#current));
-    for (const s of this.#previous) w.bytes(2, encodeState(s));
-    return withFormatVersion(w.finish());
+    if (this.#serialized === undefined) {
+      const w = new ProtobufWriter();
+      if (this.#current !== undefined) w.bytes(1, encodeState(this.#current));
+      for (const s of this.#previous) w.bytes(2, encodeState(s));
+      this.#serialized = withFormatVersion(w.finish());
+    }
+    return this.#serialized.slice();
   }
 
   /**
    * Parse a serialized record.
    *
+   * @param bytes - the serialized record
+   * @param version - the store's version of it, for compare-and-swap at commit (stores set it)
    * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for anything malformed or out of bounds
    */
-  static deserialize(bytes: Uint8Array): SessionRecord {
+  static deserialize(bytes: Uint8Array, version?: number): SessionRecord {
     const m = openRecord(bytes, KIND).body;
     const currentBytes = m.bytes(1);
     const previousBytes = m.repeatedBytes(2);
@@ -133,6 +149,7 @@ export class SessionRecord {
     return new SessionRecord(
       currentBytes === undefined ? undefined : decodeState(currentBytes),
       previousBytes.map(decodeState),
+      version,
     );
   }
 

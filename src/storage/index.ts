@@ -7,6 +7,7 @@
 export { InMemoryProtocolStore } from './memory.js';
 export type { StoreSnapshot } from './memory.js';
 export type {
+  ApplicationWrite,
   ChangeSet,
   CommitStore,
   Direction,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InvalidMessageError } from '../errors.js';
+import { ConcurrencyError, InvalidMessageError } from '../errors.js';
 import {
   type IdentityKeyPair,
   type KyberPreKeyId,
@@ -38,6 +38,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
   readonly #registrationId: number;
   readonly #identities = new Map<string, Uint8Array>();
   readonly #sessions = new Map<string, Uint8Array>();
+  readonly #sessionVersions = new Map<string, number>();
   readonly #preKeys = new Map<number, Uint8Array>();
   readonly #signedPreKeys = new Map<number, Uint8Array>();
   readonly #kyberPreKeys = new Map<number, Uint8Array>();
@@ -138,13 +139,25 @@ export class InMemoryProtocolStore implements ProtocolStore {
 
   // -- Sessions --------------------------------------------------------------------------------
 
+  /** The stored record, tagged with its version (for compare-and-swap at commit). */
   loadSession(address: ProtocolAddress): SessionRecord | null {
-    const b = this.#sessions.get(address.toString());
-    return b === undefined ? null : SessionRecord.deserialize(b);
+    const key = address.toString();
+    const b = this.#sessions.get(key);
+    return b === undefined ? null : SessionRecord.deserialize(b, this.#sessionVersions.get(key));
   }
 
+  /** Store a record directly (outside any protocol operation), bumping its version. */
   storeSession(address: ProtocolAddress, record: SessionRecord): void {
-    this.#sessions.set(address.toString(), record.serialize());
+    const key = address.toString();
+    this.#sessions.set(key, record.serialize());
+    this.#sessionVersions.set(key, (this.#sessionVersions.get(key) ?? 0) + 1);
+  }
+
+  /** Delete the session with `address` (e.g. after the user reset it). */
+  removeSession(address: ProtocolAddress): void {
+    const key = address.toString();
+    this.#sessions.delete(key);
+    this.#sessionVersions.set(key, (this.#sessionVersions.get(key) ?? 0) + 1);
   }
 
   // -- Commit ----------------------------------------------------------------------------------

@@ -75,6 +75,13 @@ export interface SessionStore {
 export interface SessionWrite {
   readonly address: ProtocolAddress;
   readonly record: SessionRecord;
+  /**
+   * Compare-and-swap guard: the store version of the record this write replaces (`null` when
+   * there was none). A versioning store must refuse the whole commit with a `ConcurrencyError`
+   * when the stored record is no longer at this version. `undefined` when the record was loaded
+   * from a store that does not version.
+   */
+  readonly expectedVersion: number | null | undefined;
 }
 
 /** An identity to remember for a peer. */
@@ -94,6 +101,14 @@ export interface KyberPreKeyUse {
   readonly baseKey: PublicKey;
 }
 
+/**
+ * The application's own writes, run by the store inside the same transaction as the change set
+ * (e.g. saving the decrypted message), so both land or neither does. `transaction` is the
+ * adapter's transaction handle (documented by each adapter). Adapters whose transactions cannot
+ * span an `await` (SQLite) require it to be synchronous.
+ */
+export type ApplicationWrite = (transaction: unknown) => void | Promise<void>;
+
 /** Every write of one protocol operation. Applied atomically by {@link CommitStore.commit}. */
 export interface ChangeSet {
   readonly sessions: readonly SessionWrite[];
@@ -101,6 +116,8 @@ export interface ChangeSet {
   /** One-time prekeys consumed by a new incoming session. */
   readonly removedPreKeys: readonly PreKeyId[];
   readonly kyberPreKeysUsed: readonly KyberPreKeyUse[];
+  /** Application writes to run inside the same transaction, if any. */
+  readonly applicationWrite?: ApplicationWrite | undefined;
 }
 
 /** The single write path. */
