@@ -282,6 +282,7 @@ export class SessionManager {
       await this.#commit({
         ...changes,
         identities: [{ address, identityKey: message.identityKey }],
+        applicationWrite: applicationWrite(options, plaintext),
       });
       return plaintext;
     });

@@ -4,7 +4,18 @@
  *
  * @module
  */
+export type {
+  RecordBackend,
+  RecordBatch,
+  RecordDelete,
+  RecordKind,
+  RecordPut,
+  StoredRecord,
+} from './backend.js';
+export { BackendProtocolStore } from './backend-store.js';
+export type { BackendStoreOptions } from './backend-store.js';
 export { InMemoryProtocolStore } from './memory.js';
+export { MemoryBackend } from './memory-backend.js';
 export type { StoreSnapshot } from './memory.js';
 export type {
   ApplicationWrite,

@@ -19,6 +19,7 @@ import {
   KeyPair,
   KyberPreKeyRecord,
 } from '../../src/index.js';
+import { initialPqRatchetState } from '../../src/spqr/index.js';
 import { SessionRecord } from '../../src/state/index.js';
 import { decodePreKeySignalMessage, encodePreKeySignalMessage } from '../../src/wire/index.js';
 import { toChiffreBundle, toLibsignalBundle } from '../support/libsignal.js';
@@ -284,6 +285,12 @@ describe('Kyber-1024 (0x08) interop with libsignal 0.90', () => {
           },
           localRegistrationId: pair.chiffre.store.getLocalRegistrationId(),
           remoteRegistrationId: bundle.registrationId,
+          // The third 32 bytes key SPQR: libsignal only agrees if they match as well.
+          pqRatchet: initialPqRatchetState({
+            authKey: okm.slice(64, 96),
+            direction: 'a2b',
+            minVersion: 1,
+          }),
         });
         pair.chiffre.store.storeSession(pair.libAddress, SessionRecord.fromStates(state, []));
         const m = await pair.c.encrypt(enc('keys from the rejection secret'));

@@ -59,7 +59,7 @@ async function run(a: Impl, b: Impl, seed: number, steps: number): Promise<strin
     const y = 1 - x;
     const r = rng.next();
     if (r < 0.4) {
-      const n = rng.int(1, 4);
+      const n = rng.int(1, Number(process.env.MAXN ?? 4));
       for (let k = 0; k < n; k++) {
         const pt = new TextEncoder().encode(`m${id}`);
         try {
@@ -75,9 +75,9 @@ async function run(a: Impl, b: Impl, seed: number, steps: number): Promise<strin
       const n = Math.min(pool.length, rng.int(1, 4));
       for (let k = 0; k < n; k++) {
         // Mostly the oldest few, sometimes anything.
-        const idx = rng.chance(0.7) ? rng.int(0, Math.min(2, pool.length - 1)) : rng.int(0, pool.length - 1);
+        const idx = rng.chance(Number(process.env.P_OLD ?? 0.7)) ? rng.int(0, Math.min(2, pool.length - 1)) : rng.int(0, pool.length - 1);
         const item = pool[idx]!;
-        if (!rng.chance(0.15)) pool.splice(idx, 1);
+        if (!rng.chance(Number(process.env.P_DUP ?? 0.15))) pool.splice(idx, 1);
         try {
           const pt = await sides[x]!.decrypt(item.m);
           const ok = new TextDecoder().decode(pt) === `m${item.id}`;
@@ -117,4 +117,25 @@ it('diff', async () => {
     }
   }
   console.log('REPORT', report.length, '\n' + report.join('\n'));
+}, 600_000);
+it('hist', async () => {
+  const h = new Map<string, number>();
+  for (let seed = 1; seed <= 10; seed++) {
+    for (const line of await run('chiffre', 'libsignal', seed, 150)) {
+      const k = line.split(' ').slice(1).filter((t) => !t.startsWith('#')).join(' ');
+      h.set(k, (h.get(k) ?? 0) + 1);
+    }
+  }
+  console.log('HIST', JSON.stringify([...h]));
+  const { decodePreKeySignalMessage, decodeSignalMessage } = await import('../../src/wire/index.js');
+  const [c, l] = makeSides('chiffre', 'libsignal');
+  await c.start();
+  const m = await c.encrypt(new Uint8Array(3));
+  console.log('PQ field5 first', decodePreKeySignalMessage(m.body).signalMessage.pqRatchet?.length);
+  await l.decrypt(m);
+  const r = await l.encrypt(new Uint8Array(3));
+  console.log('lib reply pq', decodeSignalMessage(r.body).pqRatchet?.length);
+  await c.decrypt(r);
+  const m2 = await c.encrypt(new Uint8Array(3));
+  console.log('chiffre 2 pq', decodeSignalMessage(m2.body).pqRatchet?.length);
 }, 600_000);

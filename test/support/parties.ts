@@ -11,6 +11,7 @@ import {
   ProtocolAddress,
   type RandomSource,
   SessionManager,
+  type SessionManagerOptions,
   SignedPreKeyRecord,
 } from '../../src/index.js';
 
@@ -38,6 +39,8 @@ export function makeParty(
     now?: () => number;
     deviceId?: number;
     serviceId?: string;
+    /** SPQR policy of the party's sessions (SessionManager's default when absent). */
+    spqrPolicy?: SessionManagerOptions['spqrPolicy'];
   } = {},
 ): Party {
   const identity = IdentityKeyPair.generate();
@@ -49,6 +52,7 @@ export function makeParty(
     localAddress: address,
     ...(options.random ? { random: options.random } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.spqrPolicy ? { spqrPolicy: options.spqrPolicy } : {}),
   });
   let nextId = 1;
   return {

@@ -1,0 +1,275 @@
+/**
+ * {@link BackendProtocolStore}: a complete {@link ProtocolStore} over any {@link RecordBackend}.
+ * Durable adapters (SQLite, IndexedDB) and wrappers (encryption at rest) only provide bytes,
+ * versions and atomic batches; this class provides the protocol semantics: trust on first use,
+ * prekey bookkeeping, last-resort Kyber reuse detection, and change sets applied as one batch with
+ * compare-and-swap on session records.
+ *
+ * @module
+ */
+import { InvalidMessageError, InvalidRecordError } from '../errors.js';
+import {
+  IdentityKeyPair,
+  type KyberPreKeyId,
+  type PreKeyId,
+  type ProtocolAddress,
+  PublicKey,
+  type SignedPreKeyId,
+} from '../keys/index.js';
+import { toHex } from '../primitives/index.js';
+import {
+  KyberPreKeyRecord,
+  PreKeyRecord,
+  SessionRecord,
+  SignedPreKeyRecord,
+} from '../state/index.js';
+import type { RecordBackend, RecordDelete, RecordPut } from './backend.js';
+import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from './types.js';
+
+const IDENTITY_ID = 'identity-key-pair';
+const REGISTRATION_ID = 'registration-id';
+
+function u32Bytes(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n, false);
+  return out;
+}
+
+function kyberUseId(use: KyberPreKeyUse): string {
+  return `${String(use.kyberPreKeyId)}:${String(use.signedPreKeyId)}:${use.baseKey.toHex()}`;
+}
+
+/** How to create this device's identity the first time a backend is opened. */
+export interface BackendStoreOptions {
+  /** Called once, when the backend holds no identity yet. */
+  readonly createIdentity: () => { identity: IdentityKeyPair; registrationId: number };
+}
+
+/**
+ * A {@link ProtocolStore} over a {@link RecordBackend}.
+ *
+ * @example
+ * ```ts
+ * const store = await BackendProtocolStore.open(backend, {
+ *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),
+ * });
+ * ```
+ */
+export class BackendProtocolStore implements ProtocolStore {
+  readonly #backend: RecordBackend;
+  readonly #identity: IdentityKeyPair;
+  readonly #registrationId: number;
+
+  private constructor(backend: RecordBackend, identity: IdentityKeyPair, registrationId: number) {
+    this.#backend = backend;
+    this.#identity = identity;
+    this.#registrationId = registrationId;
+  }
+
+  /**
+   * Open a store: load this device's identity from the backend, or create and persist it.
+   *
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored identity is corrupt
+   */
+  static async open(
+    backend: RecordBackend,
+    options: BackendStoreOptions,
+  ): Promise<BackendProtocolStore> {
+    const stored = await backend.get('local', IDENTITY_ID);
+    const reg = await backend.get('local', REGISTRATION_ID);
+    if (stored !== null && reg !== null) {
+      let identity: IdentityKeyPair;
+      try {
+        identity = IdentityKeyPair.deserialize(stored.bytes);
+      } catch (cause) {
+        throw new InvalidRecordError('local identity: corrupt', { cause });
+      }
+      if (reg.bytes.length !== 4) throw new InvalidRecordError('local registration id: corrupt');
+      const registrationId = new DataView(reg.bytes.buffer, reg.bytes.byteOffset, 4).getUint32(0);
+      return new BackendProtocolStore(backend, identity, registrationId);
+    }
+    const created = options.createIdentity();
+    await backend.write({
+      puts: [
+        {
+          kind: 'local',
+          id: IDENTITY_ID,
+          bytes: created.identity.serialize(),
+          expectedVersion: null,
+        },
+        {
+          kind: 'local',
+          id: REGISTRATION_ID,
+          bytes: u32Bytes(created.registrationId),
+          expectedVersion: null,
+        },
+      ],
+      deletes: [],
+    });
+    return new BackendProtocolStore(backend, created.identity, created.registrationId);
+  }
+
+  /** The backend (for adapters' own helpers). */
+  get backend(): RecordBackend {
+    return this.#backend;
+  }
+
+  // -- identities ------------------------------------------------------------------------------
+
+  getIdentityKeyPair(): IdentityKeyPair {
+    return this.#identity;
+  }
+
+  getLocalRegistrationId(): number {
+    return this.#registrationId;
+  }
+
+  async getIdentity(address: ProtocolAddress): Promise<PublicKey | null> {
+    const r = await this.#backend.get('identity', address.toString());
+    if (r === null) return null;
+    try {
+      return PublicKey.deserialize(r.bytes);
+    } catch (cause) {
+      throw new InvalidRecordError(`identity ${address.toString()}: corrupt`, { cause });
+    }
+  }
+
+  /** Trust on first use: trusted when nothing is stored or the stored key is the same. */
+  async isTrustedIdentity(
+    address: ProtocolAddress,
+    identityKey: PublicKey,
+    _direction: Direction,
+  ): Promise<boolean> {
+    const stored = await this.getIdentity(address);
+    return stored === null || stored.equals(identityKey);
+  }
+
+  /** Store (or replace) a peer's identity; returns whether a different one was replaced. */
+  async saveIdentity(address: ProtocolAddress, identityKey: PublicKey): Promise<boolean> {
+    const stored = await this.getIdentity(address);
+    await this.#backend.write({
+      puts: [{ kind: 'identity', id: address.toString(), bytes: identityKey.serialize() }],
+      deletes: [],
+    });
+    return stored !== null && !stored.equals(identityKey);
+  }
+
+  // -- prekeys ---------------------------------------------------------------------------------
+
+  async loadPreKey(id: PreKeyId): Promise<PreKeyRecord | null> {
+    const r = await this.#backend.get('prekey', String(id));
+    return r === null ? null : PreKeyRecord.deserialize(r.bytes);
+  }
+
+  async storePreKey(record: PreKeyRecord): Promise<void> {
+    await this.#put('prekey', String(record.id), record.serialize());
+  }
+
+  async removePreKey(id: PreKeyId): Promise<void> {
+    await this.#backend.write({ puts: [], deletes: [{ kind: 'prekey', id: String(id) }] });
+  }
+
+  /** How many one-time prekeys are stored (for replenishing). */
+  async countPreKeys(): Promise<number> {
+    return this.#backend.count('prekey');
+  }
+
+  async loadSignedPreKey(id: SignedPreKeyId): Promise<SignedPreKeyRecord | null> {
+    const r = await this.#backend.get('signed-prekey', String(id));
+    return r === null ? null : SignedPreKeyRecord.deserialize(r.bytes);
+  }
+
+  async storeSignedPreKey(record: SignedPreKeyRecord): Promise<void> {
+    await this.#put('signed-prekey', String(record.id), record.serialize());
+  }
+
+  async removeSignedPreKey(id: SignedPreKeyId): Promise<void> {
+    await this.#backend.write({ puts: [], deletes: [{ kind: 'signed-prekey', id: String(id) }] });
+  }
+
+  async loadKyberPreKey(id: KyberPreKeyId): Promise<KyberPreKeyRecord | null> {
+    const r = await this.#backend.get('kyber-prekey', String(id));
+    return r === null ? null : KyberPreKeyRecord.deserialize(r.bytes);
+  }
+
+  async storeKyberPreKey(record: KyberPreKeyRecord): Promise<void> {
+    await this.#put('kyber-prekey', String(record.id), record.serialize());
+  }
+
+  async removeKyberPreKey(id: KyberPreKeyId): Promise<void> {
+    await this.#backend.write({ puts: [], deletes: [{ kind: 'kyber-prekey', id: String(id) }] });
+  }
+
+  // -- sessions --------------------------------------------------------------------------------
+
+  async loadSession(address: ProtocolAddress): Promise<SessionRecord | null> {
+    const r = await this.#backend.get('session', address.toString());
+    return r === null ? null : SessionRecord.deserialize(r.bytes, r.version);
+  }
+
+  /** Store a record outside any protocol operation (e.g. an import). No version check. */
+  async storeSession(address: ProtocolAddress, record: SessionRecord): Promise<void> {
+    await this.#put('session', address.toString(), record.serialize());
+  }
+
+  /** Delete the session with `address`. */
+  async removeSession(address: ProtocolAddress): Promise<void> {
+    await this.#backend.write({ puts: [], deletes: [{ kind: 'session', id: address.toString() }] });
+  }
+
+  // -- commit ----------------------------------------------------------------------------------
+
+  /**
+   * Apply a change set as one backend batch: sessions with compare-and-swap, identities,
+   * consumed prekeys, Kyber bookkeeping, and the application write, all or nothing.
+   *
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` (from the backend)
+   * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for a repeated last-resort Kyber use
+   */
+  async commit(changes: ChangeSet): Promise<void> {
+    const puts: RecordPut[] = [];
+    const deletes: RecordDelete[] = [];
+    for (const s of changes.sessions) {
+      puts.push({
+        kind: 'session',
+        id: s.address.toString(),
+        bytes: s.record.serialize(),
+        expectedVersion: s.expectedVersion,
+      });
+    }
+    for (const i of changes.identities) {
+      puts.push({ kind: 'identity', id: i.address.toString(), bytes: i.identityKey.serialize() });
+    }
+    for (const id of changes.removedPreKeys) deletes.push({ kind: 'prekey', id: String(id) });
+    for (const use of changes.kyberPreKeysUsed) {
+      const record = await this.loadKyberPreKey(use.kyberPreKeyId);
+      if (record === null) continue;
+      if (!record.lastResort) {
+        deletes.push({ kind: 'kyber-prekey', id: String(use.kyberPreKeyId) });
+        continue;
+      }
+      const id = kyberUseId(use);
+      if ((await this.#backend.get('kyber-use', id)) !== null) {
+        throw new InvalidMessageError(
+          'last-resort Kyber prekey reused with the same base key',
+          'prekey',
+        );
+      }
+      // `expectedVersion: null` turns a concurrent first use into a ConcurrencyError (retried).
+      puts.push({ kind: 'kyber-use', id, bytes: new Uint8Array(0), expectedVersion: null });
+    }
+    await this.#backend.write({ puts, deletes, applicationWrite: changes.applicationWrite });
+  }
+
+  async #put(kind: RecordPut['kind'], id: string, bytes: Uint8Array): Promise<void> {
+    await this.#backend.write({ puts: [{ kind, id, bytes }], deletes: [] });
+  }
+
+  toJSON(): { type: 'BackendProtocolStore'; identity: string } {
+    return { type: 'BackendProtocolStore', identity: this.#identity.publicKey.toHex() };
+  }
+
+  toString(): string {
+    return `BackendProtocolStore(${toHex(this.#identity.publicKey.serialize())})`;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The byte-level storage seam that durable adapters implement: records are opaque bytes keyed by
+ * `(kind, id)`, each with a version, written only in atomic batches with compare-and-swap
+ * expectations. {@link BackendProtocolStore} turns any backend into a full {@link ProtocolStore};
+ * wrappers (such as encryption at rest) wrap a backend.
+ *
+ * Types only, plus the key names; no I/O here.
+ *
+ * @module
+ */
+import type { ApplicationWrite, MaybePromise } from './types.js';
+
+/** What a stored record is. */
+export type RecordKind =
+  'local' | 'identity' | 'session' | 'prekey' | 'signed-prekey' | 'kyber-prekey' | 'kyber-use';
+
+/** A stored record and its version (1 for the first write, +1 on every write). */
+export interface StoredRecord {
+  readonly bytes: Uint8Array;
+  readonly version: number;
+}
+
+/** One write of a batch. */
+export interface RecordPut {
+  readonly kind: RecordKind;
+  readonly id: string;
+  readonly bytes: Uint8Array;
+  /**
+   * Compare-and-swap: the version the record must have now (`null`: it must not exist).
+   * `undefined`: no check.
+   */
+  readonly expectedVersion?: number | null | undefined;
+}
+
+/** One deletion of a batch. */
+export interface RecordDelete {
+  readonly kind: RecordKind;
+  readonly id: string;
+  /** Compare-and-swap as for {@link RecordPut}; `undefined`: no check (deleting nothing is fine). */
+  readonly expectedVersion?: number | null | undefined;
+}
+
+/** An atomic batch. */
+export interface RecordBatch {
+  readonly puts: readonly RecordPut[];
+  readonly deletes: readonly RecordDelete[];
+  /** Run inside the same transaction, after the checks and before the transaction ends. */
+  readonly applicationWrite?: ApplicationWrite | undefined;
+}
+
+/**
+ * A durable key-value backend with versions and atomic batches.
+ *
+ * Contract:
+ * - `get` returns `null` for a missing record.
+ * - `write` applies every put and delete of the batch, or none: if any expectation fails it
+ *   throws `ConcurrencyError` and writes nothing; if the application write throws, nothing is
+ *   written and its error propagates; any other failure throws and writes nothing.
+ * - `count` returns how many records of a kind exist.
+ * - `ids` lists the ids of a kind (bounded by what the app stored).
+ */
+export interface RecordBackend {
+  get(kind: RecordKind, id: string): MaybePromise<StoredRecord | null>;
+  write(batch: RecordBatch): MaybePromise<void>;
+  count(kind: RecordKind): MaybePromise<number>;
+  ids(kind: RecordKind): MaybePromise<string[]>;
+}

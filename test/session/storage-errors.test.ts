@@ -1,0 +1,143 @@
+/**
+ * Storage failures (docs/storage.md): an adapter that throws or rejects gives ERR_STORAGE with the
+ * operation and the original error as `cause`; no plaintext and no message is returned; nothing is
+ * written; and the next operation works (a message whose commit failed decrypts on retry, not as
+ * a duplicate).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { isSignalError, StorageError } from '../../src/index.js';
+import {
+  decryptText,
+  encryptText,
+  establish,
+  expectCleanFailure,
+  expectWorking,
+  makeTestParty,
+  send,
+  snapshotOf,
+  type TestParty,
+  utf8,
+} from '../support/session-helpers.js';
+
+let alice: TestParty;
+let bob: TestParty;
+beforeEach(async () => {
+  alice = makeTestParty('alice');
+  bob = makeTestParty('bob');
+  await establish(alice, bob);
+});
+
+const disk = new Error('disk full');
+
+describe.each([
+  ['throws', false],
+  ['rejects', true],
+])('a commit that %s', (_how, async) => {
+  it('encrypt → ERR_STORAGE, no message, nothing written; the next encrypt works', async () => {
+    alice.store.commitFailure = { error: disk, async };
+    const e = await expectCleanFailure(
+      [alice.store, bob.store],
+      () => alice.manager.encrypt(bob.address, utf8('lost')),
+      'ERR_STORAGE',
+      'storage operation failed: commit',
+    );
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e.operation).toBe('commit');
+    expect(e.cause).toBe(disk);
+    expect(e.message).not.toContain('disk full');
+    alice.store.commitFailure = undefined;
+    await send(alice, bob, 'after the failure');
+  });
+
+  it('decrypt → ERR_STORAGE, no plaintext, nothing written; the same message decrypts on retry', async () => {
+    const m = await encryptText(alice, bob, 'retry me');
+    bob.store.commitFailure = { error: disk, async };
+    const e = await expectCleanFailure([alice.store, bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE');
+    expect(e.cause).toBe(disk);
+    bob.store.commitFailure = undefined;
+    expect(await decryptText(bob, alice, m)).toBe('retry me');
+    await expectWorking(alice, bob);
+  });
+
+  it('processPreKeyBundle → ERR_STORAGE, nothing written; the bundle works on retry', async () => {
+    const carol = makeTestParty('carol');
+    const bundle = await bob.bundle();
+    carol.store.commitFailure = { error: disk, async };
+    await expectCleanFailure([carol.store], () => carol.manager.processPreKeyBundle(bob.address, bundle), 'ERR_STORAGE');
+    expect(await carol.manager.hasSession(bob.address)).toBe(false);
+    carol.store.commitFailure = undefined;
+    await carol.manager.processPreKeyBundle(bob.address, bundle);
+    await send(carol, bob, 'hi');
+  });
+
+  it('a first PreKeySignalMessage → ERR_STORAGE; prekeys not consumed; decrypts on retry', async () => {
+    const carol = makeTestParty('carol');
+    await carol.manager.processPreKeyBundle(bob.address, await bob.bundle());
+    const m = await encryptText(carol, bob, 'first contact');
+    bob.store.commitFailure = { error: disk, async };
+    await expectCleanFailure([bob.store], () => bob.manager.decrypt(carol.address, m), 'ERR_STORAGE');
+    bob.store.commitFailure = undefined;
+    expect(await decryptText(bob, carol, m)).toBe('first contact');
+    await send(bob, carol, 'hello carol');
+  });
+
+  it('archiveSession → ERR_STORAGE, nothing written', async () => {
+    alice.store.commitFailure = { error: disk, async };
+    await expectCleanFailure([alice.store], () => alice.manager.archiveSession(bob.address), 'ERR_STORAGE');
+    alice.store.commitFailure = undefined;
+    await expectWorking(alice, bob);
+  });
+});
+
+describe('other adapter failures', () => {
+  it('loadSession throwing → ERR_STORAGE "loadSession"', async () => {
+    const m = await encryptText(alice, bob, 'x');
+    bob.store.loadSessionFailure = new TypeError('connection reset');
+    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE', 'storage operation failed: loadSession');
+    expect(e.cause).toBeInstanceOf(TypeError);
+    const e2 = await expectCleanFailure([alice.store], async () => {
+      alice.store.loadSessionFailure = 'a string';
+      return alice.manager.encrypt(bob.address, utf8('y'));
+    }, 'ERR_STORAGE');
+    expect(e2.cause).toBe('a string');
+    bob.store.loadSessionFailure = undefined;
+    alice.store.loadSessionFailure = undefined;
+    expect(await decryptText(bob, alice, m)).toBe('x');
+    await expectWorking(alice, bob);
+  });
+
+  it('a store error that is already a SignalError passes through unchanged', async () => {
+    const m = await encryptText(alice, bob, 'x');
+    const own = new StorageError('custom');
+    bob.store.commitFailure = { error: own, async: false };
+    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE');
+    expect(e).toBe(own);
+    bob.store.commitFailure = undefined;
+  });
+
+  it('isTrustedIdentity throwing → ERR_STORAGE "isTrustedIdentity"', async () => {
+    const m = await encryptText(alice, bob, 'x');
+    const before = snapshotOf(bob.store);
+    bob.store.isTrustedIdentity = () => {
+      throw new Error('keychain locked');
+    };
+    try {
+      await bob.manager.decrypt(alice.address, m);
+      expect.fail('decrypted');
+    } catch (e) {
+      expect(isSignalError(e, 'ERR_STORAGE') && e.operation).toBe('isTrustedIdentity');
+    }
+    expect(snapshotOf(bob.store)).toEqual(before);
+  });
+
+  it('a failed operation does not poison the per-address queue', async () => {
+    alice.store.commitFailure = { error: disk, async: true };
+    const results = await Promise.allSettled([
+      alice.manager.encrypt(bob.address, utf8('a')),
+      alice.manager.encrypt(bob.address, utf8('b')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    alice.store.commitFailure = undefined;
+    await expectWorking(alice, bob);
+  });
+});
