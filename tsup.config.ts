@@ -8,6 +8,9 @@ export default defineConfig({
     errors: 'src/errors.ts',
     hazmat: 'src/hazmat/index.ts',
     storage: 'src/storage/index.ts',
+    'storage-sqlite': 'src/adapters/sqlite.ts',
+    'storage-indexeddb': 'src/adapters/indexeddb.ts',
+    testing: 'src/testing/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
@@ -16,5 +19,5 @@ export default defineConfig({
   clean: true,
   splitting: true,
   treeshake: true,
-  external: [/^@noble\//],
+  external: [/^@noble\//, 'better-sqlite3'],
 });
