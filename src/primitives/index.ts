@@ -52,3 +52,11 @@ export {
   x25519PublicKey,
 } from './x25519.js';
 export { xeddsaSign, xeddsaVerify } from './xeddsa.js';
+export {
+  AEAD_KEY_LENGTH,
+  AEAD_NONCE_LENGTH,
+  AEAD_OVERHEAD,
+  AEAD_TAG_LENGTH,
+  aeadOpen,
+  aeadSeal,
+} from './aead.js';

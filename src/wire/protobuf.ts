@@ -27,9 +27,17 @@ export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
   const fields: ProtobufField[] = [];
   let pos = 0;
   const readVarint = (): bigint => {
-    let result = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
+    // Fast path: up to 4 bytes (28 bits) in plain numbers; longer varints use bigint.
+    let small = 0;
+    for (let i = 0; i < 4; i++) {
+      if (pos >= bytes.length) fail('truncated varint');
+      const b = bytes[pos++] as number;
+      small |= (b & 0x7f) << (7 * i);
+      if ((b & 0x80) === 0) return BigInt(small);
+    }
+    let result = BigInt(small);
+    let shift = 28n;
+    for (let i = 4; i < 10; i++) {
       if (pos >= bytes.length) fail('truncated varint');
       const b = bytes[pos++] as number;
       result |= BigInt(b & 0x7f) << shift;
@@ -167,9 +175,21 @@ export class ProtobufWriter {
     this.#length += chunk.length;
   }
 
-  #varint(value: bigint): void {
+  #varint(value: bigint | number): void {
+    if (typeof value === 'number' && value < 0x8000_0000) {
+      // Fast path for u31 values (keys, lengths, counters).
+      const out: number[] = [];
+      let v = value;
+      while (v >= 0x80) {
+        out.push((v & 0x7f) | 0x80);
+        v >>>= 7;
+      }
+      out.push(v);
+      this.#push(Uint8Array.from(out));
+      return;
+    }
     const out: number[] = [];
-    let v = value;
+    let v = BigInt(value);
     do {
       let b = Number(v & 0x7fn);
       v >>= 7n;
@@ -180,7 +200,7 @@ export class ProtobufWriter {
   }
 
   #key(field: number, wireType: WireType): void {
-    this.#varint((BigInt(field) << 3n) | BigInt(wireType));
+    this.#varint(field * 8 + wireType);
   }
 
   /** A uint32 field (written even when zero, as libsignal's proto2 messages do). */
@@ -189,7 +209,7 @@ export class ProtobufWriter {
       throw new RangeError(`field ${String(field)} must be a u32`);
     }
     this.#key(field, 0);
-    this.#varint(BigInt(value));
+    this.#varint(value);
     return this;
   }
 
@@ -206,14 +226,14 @@ export class ProtobufWriter {
   /** A bool field. */
   bool(field: number, value: boolean): this {
     this.#key(field, 0);
-    this.#varint(value ? 1n : 0n);
+    this.#varint(value ? 1 : 0);
     return this;
   }
 
   /** A bytes (or embedded message) field. */
   bytes(field: number, value: Uint8Array): this {
     this.#key(field, 2);
-    this.#varint(BigInt(value.length));
+    this.#varint(value.length);
     this.#push(value);
     return this;
   }

@@ -249,13 +249,17 @@ function checkRoles(world: World, completeEpochs: number): Set<string> {
     const ctTypes = types(ctSide);
     const label = `epoch ${epoch}: ${world.impl[ekSide]} (${ekSide}) sends ek, ${world.impl[ctSide]} sends ct`;
     // The send_ek side sends the header, the key and acknowledgements, never ciphertext.
-    expect([...ekTypes].filter((t) => !EK_SIDE_TYPES.has(t) && t !== 'ct1-ack'), label).toEqual(
-      [],
-    );
+    expect(
+      [...ekTypes].filter((t) => !EK_SIDE_TYPES.has(t) && t !== 'ct1-ack'),
+      label,
+    ).toEqual([]);
     expect(ekTypes.has('hdr'), `${label}: hdr chunks`).toBe(true);
     expect(ekTypes.has('ek') || ekTypes.has('ek-ct1-ack'), `${label}: ek chunks`).toBe(true);
     // The send_ct side sends ciphertext chunks (or nothing), never header or key chunks.
-    expect([...ctTypes].filter((t) => !CT_SIDE_TYPES.has(t) && t !== 'none'), label).toEqual([]);
+    expect(
+      [...ctTypes].filter((t) => !CT_SIDE_TYPES.has(t) && t !== 'none'),
+      label,
+    ).toEqual([]);
     expect(ctTypes.has('ct1'), `${label}: ct1 chunks`).toBe(true);
     expect(ctTypes.has('ct2'), `${label}: ct2 chunks`).toBe(true);
     rolesSeen.add(`${world.impl[ekSide]}:send_ek`);
@@ -333,13 +337,14 @@ describe('SPQR V1 with libsignal 0.103: 2,000-message conversations, both roles'
 
 // -- legitimately undecryptable messages ----------------------------------------------------------
 
+interface Held {
+  readonly message: CiphertextMessage;
+  readonly text: string;
+}
+
 /** Send `n` messages from `from`, returning them with their plaintexts. */
-async function sendRun(
-  from: Peer,
-  n: number,
-  tag: string,
-): Promise<{ message: CiphertextMessage; text: string }[]> {
-  const out: { message: CiphertextMessage; text: string }[] = [];
+async function sendRun(from: Peer, n: number, tag: string): Promise<Held[]> {
+  const out: Held[] = [];
   for (let i = 0; i < n; i++) {
     const text = `${tag} ${i}`;
     out.push({ message: await from.encrypt(new TextEncoder().encode(text)), text });
@@ -347,10 +352,7 @@ async function sendRun(
   return out;
 }
 
-async function deliverAll(
-  to: Peer,
-  messages: readonly { message: CiphertextMessage; text: string }[],
-): Promise<void> {
+async function deliverAll(to: Peer, messages: readonly Held[]): Promise<void> {
   for (const m of messages) {
     expect(new TextDecoder().decode(await to.decrypt(m.message))).toBe(m.text);
   }
@@ -410,6 +412,7 @@ describe('legitimately undecryptable messages are refused by both implementation
     it(`SPQR's 2,000-key window (receiver: ${receiverImpl})`, async () => {
       // Bob receives; the initiator is the other implementation.
       const pair = await establishSpqr(lib, receiverImpl === 'chiffre' ? 'libsignal' : 'chiffre');
+      expect(pair.bob.impl).toBe(receiverImpl);
       await pingPong(pair, 3);
       const run = await sendRun(pair.alice, 2_002, 'long');
       // One sender run: one SPQR epoch and consecutive SPQR indexes.
@@ -422,34 +425,16 @@ describe('legitimately undecryptable messages are refused by both implementation
       });
       // Deliver messages 2 … 2,001: message 1 is now exactly 2,000 behind, message 0 2,001.
       await deliverAll(pair.bob, run.slice(2));
-      await expectRefusedUnchanged(pair, pair.bob, (run[0] as { message: CiphertextMessage }).message);
-      await deliverAll(pair.bob, [run[1] as { message: CiphertextMessage; text: string }]);
-      await pingPong(pair, 2);
-    });
-
-    it(`SPQR's 2,000-key window, white box (receiver: ${receiverImpl})`, async () => {
-      // The same refusal, checked to come from SPQR and not the Double Ratchet: the sender is
-      // libsignal when chiffre receives, so chiffre's state can be inspected.
-      if (receiverImpl === 'libsignal') {
-        // Mirror: chiffre sends, libsignal refuses (covered above); here check chiffre's own
-        // Double Ratchet still holds the key in the chiffre-receiver case only.
-        const pair = await establishSpqr(lib, 'chiffre');
-        await pingPong(pair, 2);
-        const run = await sendRun(pair.alice, 2_002, 'wb');
-        await deliverAll(pair.bob, run.slice(2));
-        await expectRefusedUnchanged(pair, pair.bob, (run[0] as { message: CiphertextMessage }).message);
-        return;
+      const [tooOld, justInTime] = run as [Held, Held];
+      if (receiverImpl === 'chiffre') {
+        // White box: the Double Ratchet still holds the key; SPQR is what refuses it.
+        expect(chiffreDrHasKey(pair, tooOld.message), 'Double Ratchet has the key').toBe(true);
+        expect(chiffreSpqrVerdict(pair, tooOld.message)).toBe('key-trimmed');
+        expect(chiffreSpqrVerdict(pair, justInTime.message)).toBe('accepted');
       }
-      const pair = await establishSpqr(lib, 'libsignal');
+      await expectRefusedUnchanged(pair, pair.bob, tooOld.message);
+      await deliverAll(pair.bob, [justInTime]);
       await pingPong(pair, 2);
-      const run = await sendRun(pair.alice, 2_002, 'wb');
-      await deliverAll(pair.bob, run.slice(2));
-      const victim = (run[0] as { message: CiphertextMessage }).message;
-      expect(chiffreDrHasKey(pair, victim), 'the Double Ratchet still has the key').toBe(true);
-      expect(chiffreSpqrVerdict(pair, victim)).toBe('key-trimmed');
-      expect(chiffreSpqrVerdict(pair, (run[1] as { message: CiphertextMessage }).message)).toBe(
-        'accepted',
-      );
     });
   }
 
@@ -459,54 +444,65 @@ describe('legitimately undecryptable messages are refused by both implementation
     // four turns, so the Double Ratchet still keeps the old chain (5 receiver chains) when SPQR
     // has already dropped the old epoch (only one epoch before the send epoch is kept).
     const worlds = [await establishSpqr(lib, 'chiffre'), await establishSpqr(lib, 'libsignal')];
+    expect(worlds.map((p) => p.bob.impl)).toEqual(['libsignal', 'chiffre']);
     const turn = async (from: Role, n: number, tag: string): Promise<void> => {
-      for (const pair of worlds) {
-        const run = await sendRun(pair[from], n, tag);
-        await deliverAll(pair[other(from)], run);
-      }
+      for (const pair of worlds)
+        await deliverAll(pair[other(from)], await sendRun(pair[from], n, tag));
     };
+    /** One message from `from` in each world, not delivered. */
+    const hold = async (from: Role, tag: string): Promise<{ held: Held[]; epoch: number }> => {
+      const held = await Promise.all(
+        worlds.map(async (p) => (await sendRun(p[from], 1, tag))[0] as Held),
+      );
+      const epochs = held.map((h) => field5(h.message)?.epoch ?? 0);
+      expect(epochs[1]).toBe(epochs[0]);
+      return { held, epoch: epochs[0] as number };
+    };
+    /** Bob's current SPQR epoch in each world (he sends one delivered message). */
+    const bobEpoch = async (): Promise<number> => {
+      const epochs: number[] = [];
+      for (const pair of worlds) {
+        const m = (await sendRun(pair.bob, 1, 'probe'))[0] as Held;
+        await deliverAll(pair.alice, [m]);
+        epochs.push(field5(m.message)?.epoch ?? 0);
+      }
+      expect(epochs[1]).toBe(epochs[0]);
+      return epochs[0] as number;
+    };
+
     await turn('alice', 40, 'warm-a');
     await turn('bob', 40, 'warm-b');
-    // The message to hold, and Alice's epoch at that time.
-    const oldOnes = await Promise.all(worlds.map((p) => sendRun(p.alice, 1, 'old')));
-    const oldEpoch = field5((oldOnes[0]?.[0] as { message: CiphertextMessage }).message)?.epoch;
-    expect(field5((oldOnes[1]?.[0] as { message: CiphertextMessage }).message)?.epoch).toBe(oldEpoch);
-    const epochOf = async (pair: SpqrPair, from: Role): Promise<number> => {
-      const m = (await sendRun(pair[from], 1, 'probe'))[0] as {
-        message: CiphertextMessage;
-        text: string;
-      };
-      await deliverAll(pair[other(from)], [m]);
-      return field5(m.message)?.epoch ?? 0;
-    };
-    let fresh: { message: CiphertextMessage; text: string }[] | undefined;
-    let turns = 0;
+    const old = await hold('alice', 'old');
+    let fresh: { held: Held[]; epoch: number } | undefined;
     let from: Role = 'alice';
-    // Go on until Bob sends two epochs past the held message (his SPQR chain drops it then).
-    for (; turns < 20; turns++) {
+    let turns = 0;
+    // Go on until Bob sends two epochs past the held message: his SPQR chain drops its epoch.
+    for (; turns < 24; turns++) {
       await turn(from, 40, `t${turns}`);
       from = other(from);
-      const bobEpochs = await Promise.all(worlds.map((p) => epochOf(p, 'bob')));
-      expect(bobEpochs[1]).toBe(bobEpochs[0]);
-      if ((bobEpochs[0] as number) >= (oldEpoch as number) + 2) break;
-      if (fresh === undefined && (bobEpochs[0] as number) >= (oldEpoch as number) + 1) {
-        // A message held from the next epoch: still within the kept window at the end.
-        fresh = undefined;
+      if (fresh === undefined && from === 'bob') {
+        // After an Alice turn: is Alice one epoch past the old message? Hold one of hers.
+        const candidate = await hold('alice', 'fresh');
+        if (candidate.epoch === old.epoch + 1) fresh = candidate;
       }
+      if ((await bobEpoch()) >= old.epoch + 2) break;
     }
-    expect(turns).toBeLessThan(20);
-    // The chiffre receiver (world 1): the Double Ratchet has the key, SPQR dropped the epoch.
+    expect(turns).toBeLessThan(24);
+    expect(fresh, 'a message one epoch later was held').toBeDefined();
+
+    // The chiffre receiver (world 1), white box: the Double Ratchet still has the old key, SPQR
+    // has dropped its epoch; the fresher message is inside the kept window.
     const chiffreWorld = worlds[1] as SpqrPair;
-    const oldInChiffreWorld = (oldOnes[1]?.[0] as { message: CiphertextMessage }).message;
-    expect(chiffreSpqrVerdict(chiffreWorld, oldInChiffreWorld)).toBe('epoch-out-of-range');
-    expect(chiffreDrHasKey(chiffreWorld, oldInChiffreWorld)).toBe(true);
-    // Both implementations refuse it, state unchanged, and go on working.
+    const oldInChiffre = (old.held[1] as Held).message;
+    expect(chiffreDrHasKey(chiffreWorld, oldInChiffre), 'Double Ratchet has the key').toBe(true);
+    expect(chiffreSpqrVerdict(chiffreWorld, oldInChiffre)).toBe('epoch-out-of-range');
+    expect(chiffreSpqrVerdict(chiffreWorld, (fresh?.held[1] as Held).message)).toBe('accepted');
+
+    // Both implementations refuse the old one with their state unchanged, decrypt the fresher
+    // one, and go on working.
     for (const [w, pair] of worlds.entries()) {
-      await expectRefusedUnchanged(
-        pair,
-        pair.bob,
-        (oldOnes[w]?.[0] as { message: CiphertextMessage }).message,
-      );
+      await expectRefusedUnchanged(pair, pair.bob, (old.held[w] as Held).message);
+      await deliverAll(pair.bob, [fresh?.held[w] as Held]);
       await pingPong(pair, 2);
     }
   });

@@ -14,7 +14,11 @@ import {
 } from '../../src/index.js';
 import { decodeSpqrMessage, PQ_RATCHET_V0, type SpqrMessage } from '../../src/spqr/index.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/wire/index.js';
-import { type LibsignalParty, makeLibsignalParty, toLibsignalBundle } from '../support/libsignal.js';
+import {
+  type LibsignalParty,
+  makeLibsignalParty,
+  toLibsignalBundle,
+} from '../support/libsignal.js';
 import { makeParty, type Party } from '../support/parties.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
