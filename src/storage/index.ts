@@ -33,3 +33,4 @@ export type {
   SessionWrite,
   SignedPreKeyStore,
 } from './types.js';
+export { encryptedBackend } from './encrypted.js';

@@ -1,9 +1,21 @@
 /**
  * Layer rules (docs/architecture.md): a module imports only from layers to its left.
- * errors/constants → primitives → keys → wire → agreement → ratchet → state → storage → session
- * → index/hazmat.
+ * errors/constants → primitives → keys → wire → agreement → spqr → ratchet → state → storage →
+ * session → adapters → testing; index.ts and hazmat/ re-export only.
  */
-const order = ['primitives', 'keys', 'wire', 'agreement', 'ratchet', 'state', 'storage', 'session'];
+const order = [
+  'primitives',
+  'keys',
+  'wire',
+  'agreement',
+  'spqr',
+  'ratchet',
+  'state',
+  'storage',
+  'session',
+  'adapters',
+  'testing',
+];
 
 const layerRules = order.map((layer, i) => ({
   name: `${layer}-imports-only-lower-layers`,
