@@ -34,3 +34,4 @@ export type {
   SignedPreKeyStore,
 } from './types.js';
 export { encryptedBackend } from './encrypted.js';
+export type { ManagedProtocolStore } from './managed.js';

@@ -1,0 +1,25 @@
+import { it } from 'vitest';
+import { establish, enc } from './helpers.js';
+it('speed', async () => {
+  const s = await establish('libsignal');
+  let t = Date.now();
+  const m0 = await s.alice.encrypt(enc('x'));
+  await s.bob.decrypt(m0);
+  await s.alice.decrypt(await s.bob.encrypt(enc('y')));
+  t = Date.now();
+  const ms = [];
+  for (let i = 0; i < 5000; i++) ms.push(await s.alice.encrypt(enc('m' + i)));
+  console.log('lib 5000 enc ms', Date.now() - t);
+  t = Date.now();
+  await s.bob.decrypt(ms[4999]!);
+  console.log('chiffre dec jump 4999 ms', Date.now() - t);
+  t = Date.now();
+  await s.bob.decrypt(ms[3100]!);
+  console.log('chiffre dec skipped ms', Date.now() - t);
+  const c = await establish('chiffre');
+  await c.bob.decrypt(await c.alice.encrypt(enc('x')));
+  await c.alice.decrypt(await c.bob.encrypt(enc('y')));
+  t = Date.now();
+  for (let i = 0; i < 2000; i++) await c.alice.encrypt(enc('m' + i));
+  console.log('chiffre 2000 enc ms', Date.now() - t);
+}, 600000);
