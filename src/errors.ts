@@ -91,7 +91,7 @@ export class InvalidSignatureError extends SignalError {
 }
 
 /** Which kind of input an {@link InvalidMessageError} was raised for. */
-export type MessageKind = 'whisper' | 'prekey' | 'kem-ciphertext' | 'bundle';
+export type MessageKind = 'whisper' | 'prekey' | 'kem-ciphertext' | 'bundle' | 'fingerprint';
 
 /**
  * Malformed wire bytes, or any authentication failure. MAC mismatch, bad padding and a body that

@@ -66,5 +66,6 @@ export type {
 } from './session/index.js';
 export type { SpqrStatus } from './spqr/index.js';
 export { InMemoryProtocolStore } from './storage/index.js';
+export { Fingerprint, FINGERPRINT_ITERATIONS } from './fingerprint/index.js';
 export type { Direction, ProtocolStore } from './storage/index.js';
 export type { RandomSource } from './primitives/index.js';

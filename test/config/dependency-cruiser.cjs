@@ -13,6 +13,7 @@ const order = [
   'state',
   'storage',
   'session',
+  'fingerprint',
   'adapters',
   'testing',
 ];

@@ -9,53 +9,8 @@
  * behave exactly like libsignal's from the outside.
  */
 import { describe, expect, it } from 'vitest';
-import { type CiphertextMessage, isSignalError } from '../../src/index.js';
-import { makeLibsignalParty } from '../support/libsignal.js';
-import { dec, enc, type Impl, lib, makePair, startSession, Xorshift } from './helpers.js';
-
-interface Side {
-  encrypt(pt: Uint8Array): Promise<CiphertextMessage>;
-  decrypt(m: CiphertextMessage): Promise<Uint8Array>;
-  /** Fetch a fresh bundle of the other side and start a new session with it. */
-  start(): Promise<void>;
-}
-
-/** Sides A and B; A starts the first session. */
-function makeSides(a: Impl, b: Impl): [Side, Side] {
-  if (a === 'libsignal' && b === 'libsignal') {
-    const A = makeLibsignalParty(lib, 'A');
-    const B = makeLibsignalParty(lib, 'B');
-    return [
-      {
-        encrypt: (pt) => A.encrypt(B.address, pt),
-        decrypt: (m) => A.decrypt(B.address, m),
-        start: () => A.processBundle(B.address, B.bundle()),
-      },
-      {
-        encrypt: (pt) => B.encrypt(A.address, pt),
-        decrypt: (m) => B.decrypt(A.address, m),
-        start: () => B.processBundle(A.address, A.bundle()),
-      },
-    ];
-  }
-  const pair = makePair();
-  const c: Side = { ...pair.c, start: () => startSession(pair, 'chiffre') };
-  const l: Side = { ...pair.l, start: () => startSession(pair, 'libsignal') };
-  return a === 'chiffre' ? [c, l] : [l, c];
-}
-
-/** Outcome class of a failed operation, in implementation-neutral terms. */
-function failure(e: unknown): string {
-  if (isSignalError(e)) return e.code === 'ERR_DUPLICATE_MESSAGE' ? 'duplicate' : 'refused';
-  if (e instanceof lib.LibSignalErrorBase) {
-    return (e as { code: number }).code === lib.ErrorCode.DuplicatedMessage ? 'duplicate' : 'refused';
-  }
-  // The libsignal test store throws plain errors for consumed prekeys (as libsignal's own does).
-  if (e instanceof Error && /^no (prekey|signed prekey|kyber prekey) /.test(e.message)) {
-    return 'refused';
-  }
-  throw e;
-}
+import type { CiphertextMessage } from '../../src/index.js';
+import { dec, enc, failure, type Impl, makeSides, type Side, Xorshift } from './helpers.js';
 
 const STEPS = 300;
 /** Seeds chosen so that the schedules also hit refusals (e.g. evicted receiver chains). */

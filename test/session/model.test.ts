@@ -28,6 +28,7 @@ import {
   MAX_RECEIVER_CHAINS,
 } from '../../src/constants.js';
 import { decodePreKeySignalMessage, decodeSignalMessage } from '../../src/hazmat/index.js';
+import { decodeSpqrMessage } from '../../src/spqr/index.js';
 import { type CiphertextMessage, isSignalError, SessionRecord } from '../../src/index.js';
 import {
   establish,
@@ -52,6 +53,8 @@ interface Msg {
   readonly session: string;
   readonly ratchetKey: string;
   readonly counter: number;
+  /** Epoch and index of its SPQR message (field 5), when it has one. */
+  readonly spqr: { readonly epoch: number; readonly index: number } | undefined;
   decrypted: number;
   undeliverable?: string;
   dropped?: boolean;
@@ -70,8 +73,16 @@ interface World {
   resets: number;
 }
 
-const timing = { observe: 0, deliver: 0, send: 0, reset: 0, setup: 0 };
-const stats = { sent: 0, delivered: 0, duplicates: 0, undeliverable: 0, resets: 0, outOfOrder: 0, dropped: 0 };
+const stats = {
+  sent: 0,
+  delivered: 0,
+  duplicates: 0,
+  undeliverable: 0,
+  resets: 0,
+  outOfOrder: 0,
+  dropped: 0,
+  spqrEpochs: 0,
+};
 
 async function recordOf(w: World, owner: Side): Promise<SessionRecord | null> {
   return w.party[owner].store.loadSession(w.party[other(owner)].address);
@@ -85,6 +96,7 @@ async function observe(w: World): Promise<void> {
     const bytes = record.serialize();
     expect(Buffer.compare(SessionRecord.deserialize(bytes).serialize(), bytes)).toBe(0);
     expect(record.previousStates.length).toBeLessThanOrEqual(ARCHIVED_STATES_MAX_LENGTH);
+    stats.spqrEpochs = Math.max(stats.spqrEpochs, record.currentState?.pqRatchet.chain?.currentEpoch ?? 0);
     for (const state of record.allStates()) {
       const session = state.aliceBaseKey.toHex();
       w.sessions[side].add(session);
@@ -116,13 +128,25 @@ async function predict(w: World, m: Msg): Promise<Prediction> {
   }
   const chain = state.receiverChains.find((c) => c.ratchetKey.toHex() === m.ratchetKey);
   if (chain !== undefined) {
-    if (m.counter >= chain.chainKey.index) return { kind: 'ok' };
-    return chain.skippedKeys.some((k) => k.index === m.counter) ? { kind: 'ok' } : { kind: 'duplicate' };
-  }
-  if (w.seen.get(`${m.to}|${m.session}`)?.has(m.ratchetKey) === true) {
+    if (m.counter < chain.chainKey.index && !chain.skippedKeys.some((k) => k.index === m.counter)) {
+      return { kind: 'duplicate' };
+    }
+  } else if (w.seen.get(`${m.to}|${m.session}`)?.has(m.ratchetKey) === true) {
     // Legitimately undeliverable only because the 5-chain limit evicted its chain.
     expect(state.receiverChains.length).toBe(MAX_RECEIVER_CHAINS);
     return { kind: 'undeliverable', reason: 'receiving chain evicted by MAX_RECEIVER_CHAINS' };
+  }
+  // The Double Ratchet has the key. SPQR keeps the keys of one epoch before its send epoch and
+  // the last 2,000 keys of each (libsignal spqr `chain.rs`): older messages are lost there.
+  const pq = state.pqRatchet.chain;
+  if (m.spqr !== undefined && pq !== undefined && !(m.spqr.epoch === 1 && m.spqr.index === 0)) {
+    const keyEpoch = m.spqr.epoch - 1;
+    const oldest = pq.currentEpoch - pq.links.length + 1;
+    if (keyEpoch < oldest) return { kind: 'undeliverable', reason: 'SPQR epoch no longer kept' };
+    const link = pq.links[keyEpoch - oldest];
+    if (link !== undefined && m.spqr.index + pq.params.maxOooKeys < link.recv.ctr) {
+      return { kind: 'undeliverable', reason: 'SPQR key trimmed' };
+    }
   }
   return { kind: 'ok' };
 }
@@ -195,6 +219,7 @@ class Send extends Step {
       session,
       ratchetKey: s.ratchetKey.toHex(),
       counter: s.counter,
+      spqr: s.pqRatchet === undefined ? undefined : decodeSpqrMessage(s.pqRatchet),
       decrypted: 0,
     };
     w.all.push(m);
@@ -364,23 +389,54 @@ async function drain(w: World): Promise<void> {
   }
 }
 
+const longCommands = [
+  side.map((s) => new Send(s)),
+  side.map((s) => new Send(s)),
+  side.map((s) => new Send(s)),
+  side.map((s) => new DeliverAt(s, 'next')),
+  side.map((s) => new DeliverAt(s, 'next')),
+  side.map((s) => new DeliverAt(s, 'next')),
+  fc.tuple(side, fc.nat(64)).map(([s, k]) => new DeliverAt(s, k)),
+  fc.tuple(side, fc.nat(64)).map(([s, k]) => new Drop(s, k)),
+  fc.tuple(side, fc.nat(64)).map(([s, k]) => new Duplicate(s, k)),
+  fc.tuple(side, fc.nat(64)).map(([s, k]) => new Reorder(s, k)),
+];
+
+function resetStats(): void {
+  for (const k of Object.keys(stats) as (keyof typeof stats)[]) stats[k] = 0;
+}
+
 describe('two-party model', () => {
   it('random send / deliver / drop / duplicate / reorder / reset keeps every invariant', async () => {
+    resetStats();
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'max' }), async (cmds) => {
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 80, size: 'max' }), async (cmds) => {
         const w = await newWorld();
         await fc.asyncModelRun(() => ({ model: w, real: w }), cmds);
         await drain(w);
       }),
-      fcRuns(30),
+      fcRuns(50),
     );
-    console.log(JSON.stringify(stats));
     // The runs really exercised the interesting paths.
-    expect(stats.sent).toBeGreaterThan(300);
-    expect(stats.duplicates).toBeGreaterThan(10);
-    expect(stats.outOfOrder).toBeGreaterThan(10);
-    expect(stats.resets).toBeGreaterThan(10);
-    expect(stats.dropped).toBeGreaterThan(10);
+    expect(stats.sent).toBeGreaterThan(400);
+    expect(stats.duplicates).toBeGreaterThan(50);
+    expect(stats.outOfOrder).toBeGreaterThan(20);
+    expect(stats.resets).toBeGreaterThan(50);
+    expect(stats.dropped).toBeGreaterThan(50);
+  });
+
+  it('long conversations (no resets) cross SPQR epochs and keep every invariant', async () => {
+    resetStats();
+    await fc.assert(
+      fc.asyncProperty(fc.commands(longCommands, { maxCommands: 400, size: 'max' }), async (cmds) => {
+        const w = await newWorld();
+        await fc.asyncModelRun(() => ({ model: w, real: w }), cmds);
+        await drain(w);
+      }),
+      fcRuns(4),
+    );
+    expect(stats.sent).toBeGreaterThan(400);
+    expect(stats.spqrEpochs).toBeGreaterThanOrEqual(2);
   });
 
   it('long ping-pong with out-of-order delivery evicts old chains only by the 5-chain limit', async () => {

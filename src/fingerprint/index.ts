@@ -1,0 +1,6 @@
+/**
+ * Safety numbers (fingerprints), as libsignal computes them.
+ *
+ * @module
+ */
+export { Fingerprint, FINGERPRINT_ITERATIONS } from './fingerprint.js';
