@@ -29,6 +29,20 @@ export type SignalErrorCode =
 
 const BRAND: unique symbol = Symbol.for('chiffre.SignalError') as never;
 
+/**
+ * What an application usually does about an error (see `SessionRecovery`):
+ * - `drop-duplicate`: the message was already decrypted; ignore it;
+ * - `request-resend`: this message cannot be decrypted (tampered, or keys already gone); ask the
+ *   sender to send it again;
+ * - `reset-session`: the session cannot continue; archive it, fetch a fresh bundle and tell the
+ *   peer;
+ * - `refetch-bundle`: there is no usable session or the bundle was bad; fetch a fresh bundle;
+ * - `confirm-identity`: the peer's identity key changed; ask the user to confirm the new safety
+ *   number before trusting it.
+ */
+export type SuggestedAction =
+  'drop-duplicate' | 'request-resend' | 'reset-session' | 'refetch-bundle' | 'confirm-identity';
+
 /** Options shared by every error constructor. */
 export interface SignalErrorOptions {
   /** The underlying error, when one exists. Never rendered into `message`. */
@@ -53,10 +67,18 @@ export interface SignalErrorOptions {
 export class SignalError extends Error {
   /** The stable code of this error. */
   readonly code: SignalErrorCode;
+  /** What an application usually does about it; `undefined` when it is not a protocol matter. */
+  readonly suggestedAction: SuggestedAction | undefined;
 
-  constructor(message: string, code: SignalErrorCode, options?: SignalErrorOptions) {
+  constructor(
+    message: string,
+    code: SignalErrorCode,
+    options?: SignalErrorOptions,
+    suggestedAction?: SuggestedAction,
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.suggestedAction = suggestedAction;
     this.name = new.target.name;
     // The brand {@link isSignalError} checks; non-enumerable so it never shows in renderings.
     Object.defineProperty(this, BRAND, { value: true });
@@ -76,7 +98,7 @@ export class InvalidKeyError extends SignalError {
   /** What kind of key was rejected, when known. */
   readonly keyType: KeyKind | undefined;
   constructor(message: string, keyType?: KeyKind, options?: SignalErrorOptions) {
-    super(message, 'ERR_INVALID_KEY', options);
+    super(message, 'ERR_INVALID_KEY', options, 'refetch-bundle');
     this.keyType = keyType;
   }
 }
@@ -86,7 +108,7 @@ export class InvalidSignatureError extends SignalError {
   static code = 'ERR_INVALID_SIGNATURE' as const;
   override readonly code = 'ERR_INVALID_SIGNATURE' as const;
   constructor(message: string, options?: SignalErrorOptions) {
-    super(message, 'ERR_INVALID_SIGNATURE', options);
+    super(message, 'ERR_INVALID_SIGNATURE', options, 'refetch-bundle');
   }
 }
 
@@ -103,7 +125,16 @@ export class InvalidMessageError extends SignalError {
   /** The kind of message that was rejected. */
   readonly messageType: MessageKind;
   constructor(message: string, messageType: MessageKind, options?: SignalErrorOptions) {
-    super(message, 'ERR_INVALID_MESSAGE', options);
+    super(
+      message,
+      'ERR_INVALID_MESSAGE',
+      options,
+      messageType === 'bundle'
+        ? 'refetch-bundle'
+        : messageType === 'fingerprint'
+          ? undefined
+          : 'request-resend',
+    );
     this.messageType = messageType;
   }
 }
@@ -115,7 +146,7 @@ export class UnsupportedVersionError extends SignalError {
   /** The version found in the input. */
   readonly version: number;
   constructor(message: string, version: number, options?: SignalErrorOptions) {
-    super(message, 'ERR_UNSUPPORTED_VERSION', options);
+    super(message, 'ERR_UNSUPPORTED_VERSION', options, 'reset-session');
     this.version = version;
   }
 }
@@ -127,7 +158,12 @@ export class DuplicateMessageError extends SignalError {
   /** The counter of the duplicated message. */
   readonly counter: number;
   constructor(counter: number, options?: SignalErrorOptions) {
-    super(`message with old counter ${String(counter)}`, 'ERR_DUPLICATE_MESSAGE', options);
+    super(
+      `message with old counter ${String(counter)}`,
+      'ERR_DUPLICATE_MESSAGE',
+      options,
+      'drop-duplicate',
+    );
     this.counter = counter;
   }
 }
@@ -145,6 +181,7 @@ export class MessageGapTooLargeError extends SignalError {
       `message too far into the future: gap ${String(gap)} exceeds ${String(limit)}`,
       'ERR_MESSAGE_GAP_TOO_LARGE',
       options,
+      'reset-session',
     );
     this.gap = gap;
     this.limit = limit;
@@ -160,7 +197,12 @@ export class SessionNotFoundError extends SignalError {
   /** The operation that needed the session. */
   readonly operation: string;
   constructor(address: string, operation: string, options?: SignalErrorOptions) {
-    super(`no usable session for ${address} (${operation})`, 'ERR_SESSION_NOT_FOUND', options);
+    super(
+      `no usable session for ${address} (${operation})`,
+      'ERR_SESSION_NOT_FOUND',
+      options,
+      'refetch-bundle',
+    );
     this.address = address;
     this.operation = operation;
   }
@@ -173,7 +215,12 @@ export class UntrustedIdentityError extends SignalError {
   /** The address in `name.deviceId` form. */
   readonly address: string;
   constructor(address: string, options?: SignalErrorOptions) {
-    super(`untrusted identity for ${address}`, 'ERR_UNTRUSTED_IDENTITY', options);
+    super(
+      `untrusted identity for ${address}`,
+      'ERR_UNTRUSTED_IDENTITY',
+      options,
+      'confirm-identity',
+    );
     this.address = address;
   }
 }
@@ -190,7 +237,7 @@ export class MissingPreKeyError extends SignalError {
   /** The id that was asked for. */
   readonly id: number;
   constructor(kind: PreKeyKind, id: number, options?: SignalErrorOptions) {
-    super(`missing ${kind} prekey ${String(id)}`, 'ERR_MISSING_PREKEY', options);
+    super(`missing ${kind} prekey ${String(id)}`, 'ERR_MISSING_PREKEY', options, 'reset-session');
     this.kind = kind;
     this.id = id;
   }

@@ -20,7 +20,7 @@ export {
   UntrustedIdentityError,
   isSignalError,
 } from './errors.js';
-export type { AnySignalError, SignalErrorCode } from './errors.js';
+export type { AnySignalError, SignalErrorCode, SuggestedAction } from './errors.js';
 export {
   IdentityKeyPair,
   KemKeyPair,
@@ -56,12 +56,14 @@ export {
   SessionRecord,
   SignedPreKeyRecord,
 } from './state/index.js';
-export { createPreKeyBundle, SessionManager } from './session/index.js';
+export { createPreKeyBundle, SessionManager, SessionRecovery } from './session/index.js';
 export type {
   CiphertextMessage,
   DecryptOptions,
   PreKeyBundle,
+  RecoveryOutcome,
   SessionManagerOptions,
+  SessionRecoveryOptions,
   SpqrPolicy,
 } from './session/index.js';
 export type { SpqrStatus } from './spqr/index.js';

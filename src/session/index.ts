@@ -18,3 +18,5 @@ export type {
 export { KeyedLock } from './lock.js';
 export { createPreKeyBundle, SessionManager } from './session-manager.js';
 export type { DecryptOptions, SessionManagerOptions } from './session-manager.js';
+export { SessionRecovery } from './recovery.js';
+export type { RecoveryOutcome, SessionRecoveryOptions } from './recovery.js';

@@ -98,7 +98,11 @@ describe('differential model test: chiffre ↔ libsignal behaves like libsignal 
         const got = await run(a, b, seed);
         expectSameTrace(got, ref, `${a}↔${b} (seed ${String(seed)})`);
         for (const line of got) {
-          const kind = line.split(' ').slice(2).filter((w) => !w.startsWith('#')).join(' ');
+          const kind = line
+            .split(' ')
+            .slice(2)
+            .filter((w) => !w.startsWith('#'))
+            .join(' ');
           totals.set(kind, (totals.get(kind) ?? 0) + 1);
         }
       }

@@ -11,7 +11,11 @@ import {
   ProtocolAddress,
   type SignalErrorCode,
 } from '../../src/index.js';
-import { makeLibsignalParty, type LibsignalParty, toLibsignalBundle } from '../support/libsignal.js';
+import {
+  makeLibsignalParty,
+  type LibsignalParty,
+  toLibsignalBundle,
+} from '../support/libsignal.js';
 import { makeParty, type Party } from '../support/parties.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -87,7 +91,11 @@ export async function establish(
   options: { oneTime?: boolean; now?: () => number } = {},
 ): Promise<Pair & { alice: Peer; bob: Peer }> {
   const pair = makePair(options.now ? { now: options.now } : {});
-  await startSession(pair, initiator, options.oneTime === undefined ? {} : { oneTime: options.oneTime });
+  await startSession(
+    pair,
+    initiator,
+    options.oneTime === undefined ? {} : { oneTime: options.oneTime },
+  );
   return initiator === 'chiffre'
     ? { ...pair, alice: pair.c, bob: pair.l }
     : { ...pair, alice: pair.l, bob: pair.c };
@@ -131,13 +139,47 @@ export function makeSides(a: Impl, b: Impl): [Side, Side] {
 export function failure(e: unknown): string {
   if (isSignalError(e)) return e.code === 'ERR_DUPLICATE_MESSAGE' ? 'duplicate' : 'refused';
   if (e instanceof lib.LibSignalErrorBase) {
-    return (e as { code: number }).code === lib.ErrorCode.DuplicatedMessage ? 'duplicate' : 'refused';
+    return (e as { code: number }).code === lib.ErrorCode.DuplicatedMessage
+      ? 'duplicate'
+      : 'refused';
   }
   // The libsignal test store throws plain errors for consumed prekeys (as libsignal's own does).
   if (e instanceof Error && /^no (prekey|signed prekey|kyber prekey) /.test(e.message)) {
     return 'refused';
   }
   throw e;
+}
+
+/** Outcome of one delivery, checked against the plaintext when it decrypts. */
+export async function probe(
+  to: Side,
+  messages: readonly CiphertextMessage[],
+  i: number,
+  codes?: string[],
+): Promise<string> {
+  try {
+    const pt = dec(await to.decrypt(messages[i] as CiphertextMessage));
+    return pt === `m${String(i)}` ? 'ok' : `WRONG ${pt}`;
+  } catch (e) {
+    if (codes !== undefined && isSignalError(e)) codes.push(e.code);
+    return failure(e);
+  }
+}
+
+/** A session started by side 0 with one round trip done, so both sides send whisper messages. */
+export async function acknowledged(a: Impl, b: Impl): Promise<[Side, Side]> {
+  const sides = makeSides(a, b);
+  await sides[0].start();
+  await sides[1].decrypt(await sides[0].encrypt(enc('hello')));
+  await sides[0].decrypt(await sides[1].encrypt(enc('hi')));
+  return sides;
+}
+
+/** Encrypt `m0`, `m1`, … on `from`. */
+export async function sendMany(from: Side, n: number): Promise<CiphertextMessage[]> {
+  const out: CiphertextMessage[] = [];
+  for (let i = 0; i < n; i++) out.push(await from.encrypt(enc(`m${String(i)}`)));
+  return out;
 }
 
 // -- errors -------------------------------------------------------------------------------------
@@ -153,7 +195,10 @@ export async function rejection(p: Promise<unknown>): Promise<unknown> {
 }
 
 /** Assert `p` rejects with a chiffre error of `code`. */
-export async function expectChiffreError(p: Promise<unknown>, code: SignalErrorCode): Promise<void> {
+export async function expectChiffreError(
+  p: Promise<unknown>,
+  code: SignalErrorCode,
+): Promise<void> {
   const e = await rejection(p);
   if (!isSignalError(e, code)) {
     expect.fail(`expected ${code}, got ${String((e as { code?: unknown }).code)}: ${String(e)}`);

@@ -7,11 +7,7 @@
 import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { describe, expect, it } from 'vitest';
 import { KDF_INFO_PQXDH } from '../../src/constants.js';
-import {
-  hkdfSha256,
-  initializeInitiatorState,
-  type SessionState,
-} from '../../src/hazmat/index.js';
+import { hkdfSha256, initializeInitiatorState, type SessionState } from '../../src/hazmat/index.js';
 import {
   KemKeyPair,
   KemPublicKey,
@@ -43,7 +39,10 @@ const concat = (...parts: Uint8Array[]): Uint8Array => {
  * Kyber round-3 implicit rejection, computed independently of chiffre:
  * `SHAKE256(SHAKE256(z ‖ ct, 32) ‖ SHA3-256(ct), 32)`, z = last 32 bytes of the raw secret key.
  */
-function expectedRejectionSecret(serializedSecretKey: Uint8Array, serializedCiphertext: Uint8Array): Uint8Array {
+function expectedRejectionSecret(
+  serializedSecretKey: Uint8Array,
+  serializedCiphertext: Uint8Array,
+): Uint8Array {
   const z = serializedSecretKey.subarray(serializedSecretKey.length - 32);
   const ct = serializedCiphertext.subarray(1);
   const inner = shake256(concat(z, ct), { dkLen: 32 });

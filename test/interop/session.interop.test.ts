@@ -140,143 +140,151 @@ const roles: { initiator: Impl; oneTime: boolean }[] = [
   { initiator: 'libsignal', oneTime: false },
 ];
 
-describe.each(roles)('$initiator initiator, one-time prekey: $oneTime', ({ initiator, oneTime }) => {
-  it('first message, replies both ways, several messages per turn; whisper after the first reply', async () => {
-    const s = await establish(initiator, { oneTime });
-    const first = await exchange(s.alice, s.bob, 'alice 1', 3);
-    expect(types(first)).toEqual(['prekey', 'prekey', 'prekey']);
-    const firstParsed = decodePreKeySignalMessage(first[0]!.body);
-    expect(firstParsed.preKeyId === undefined).toBe(!oneTime);
-    expect(firstParsed.kyberCiphertext?.length).toBe(1569);
+describe.each(roles)(
+  '$initiator initiator, one-time prekey: $oneTime',
+  ({ initiator, oneTime }) => {
+    it('first message, replies both ways, several messages per turn; whisper after the first reply', async () => {
+      const s = await establish(initiator, { oneTime });
+      const first = await exchange(s.alice, s.bob, 'alice 1', 3);
+      expect(types(first)).toEqual(['prekey', 'prekey', 'prekey']);
+      const firstParsed = decodePreKeySignalMessage(first[0]!.body);
+      expect(firstParsed.preKeyId === undefined).toBe(!oneTime);
+      expect(firstParsed.kyberCiphertext?.length).toBe(1569);
 
-    const reply = await exchange(s.bob, s.alice, 'bob 1', 4);
-    expect(types(reply)).toEqual(['whisper', 'whisper', 'whisper', 'whisper']);
-    // After the first reply the initiator stops wrapping.
-    for (let round = 2; round <= 6; round++) {
-      const a = await exchange(s.alice, s.bob, `alice ${String(round)}`, 1 + (round % 3));
-      expect(new Set(types(a))).toEqual(new Set(['whisper']));
-      const b = await exchange(s.bob, s.alice, `bob ${String(round)}`, 1 + ((round + 1) % 4));
-      expect(new Set(types(b))).toEqual(new Set(['whisper']));
-    }
-    // Empty and large plaintexts, both ways.
-    for (const [from, to] of [
-      [s.alice, s.bob],
-      [s.bob, s.alice],
-    ] as const) {
-      for (const pt of [new Uint8Array(0), new Uint8Array(15).fill(1), new Uint8Array(16).fill(2), new Uint8Array(64 * 1024).fill(3)]) {
-        const m = await from.encrypt(pt);
-        expect(await to.decrypt(m)).toEqual(pt);
+      const reply = await exchange(s.bob, s.alice, 'bob 1', 4);
+      expect(types(reply)).toEqual(['whisper', 'whisper', 'whisper', 'whisper']);
+      // After the first reply the initiator stops wrapping.
+      for (let round = 2; round <= 6; round++) {
+        const a = await exchange(s.alice, s.bob, `alice ${String(round)}`, 1 + (round % 3));
+        expect(new Set(types(a))).toEqual(new Set(['whisper']));
+        const b = await exchange(s.bob, s.alice, `bob ${String(round)}`, 1 + ((round + 1) % 4));
+        expect(new Set(types(b))).toEqual(new Set(['whisper']));
       }
-    }
-  });
-
-  it('out-of-order delivery within a chain, and from an older chain after a ratchet step', async () => {
-    const s = await establish(initiator, { oneTime });
-    await exchange(s.alice, s.bob, 'a1', 5, [2, 0, 4, 1, 3]);
-    await exchange(s.bob, s.alice, 'b1', 6, [5, 1, 0, 3, 2, 4]);
-    await exchange(s.alice, s.bob, 'a2', 4, [3, 2, 1, 0]);
-    // bob sends two; alice gets only the first, replies (new alice chain), then bob sends on a
-    // new chain; the held-back message of bob's older chain still decrypts afterwards.
-    const held = await sendAll(s.bob, ['b2 #0', 'b2 #1']);
-    await deliver(s.alice, held, ['b2 #0', 'b2 #1'], [0]);
-    await exchange(s.alice, s.bob, 'a3', 2);
-    await exchange(s.bob, s.alice, 'b3', 3, [2, 0, 1]);
-    await deliver(s.alice, held, ['b2 #0', 'b2 #1'], [1]);
-    // Same the other way round.
-    const heldA = await sendAll(s.alice, ['a4 #0', 'a4 #1', 'a4 #2']);
-    await deliver(s.bob, heldA, ['a4 #0', 'a4 #1', 'a4 #2'], [1]);
-    await exchange(s.bob, s.alice, 'b4', 1);
-    await exchange(s.alice, s.bob, 'a5', 2, [1, 0]);
-    await deliver(s.bob, heldA, ['a4 #0', 'a4 #1', 'a4 #2'], [2, 0]);
-    await exchange(s.bob, s.alice, 'b5', 2);
-  });
-
-  it('duplicates are rejected on both sides and change nothing', async () => {
-    const s = await establish(initiator, { oneTime });
-    const bobImpl = other(s, initiator);
-    // Duplicate PreKey messages (the first one and a later one).
-    const a1 = await exchange(s.alice, s.bob, 'a1', 3, [0, 2]);
-    let before = storeSnapshot(s, bobImpl);
-    await expectDuplicate(s.bob, a1[0]!);
-    await expectDuplicate(s.bob, a1[2]!);
-    expect(storeSnapshot(s, bobImpl)).toBe(before);
-    await deliver(s.bob, a1, ['a1 #0', 'a1 #1', 'a1 #2'], [1]);
-    await expectDuplicate(s.bob, a1[1]!);
-    // Whisper duplicates both ways, in order and out of order.
-    const b1 = await exchange(s.bob, s.alice, 'b1', 4, [3, 0, 1]);
-    before = storeSnapshot(s, initiator);
-    for (const i of [3, 0, 1, 0]) await expectDuplicate(s.alice, b1[i]!);
-    expect(storeSnapshot(s, initiator)).toBe(before);
-    await deliver(s.alice, b1, ['b1 #0', 'b1 #1', 'b1 #2', 'b1 #3'], [2]);
-    await expectDuplicate(s.alice, b1[2]!);
-    const a2 = await exchange(s.alice, s.bob, 'a2', 3);
-    expect(types(a2)).toEqual(['whisper', 'whisper', 'whisper']);
-    for (const m of [...a2].reverse()) await expectDuplicate(s.bob, m);
-    // A PreKey message replayed after the session moved on is still a duplicate.
-    await expectDuplicate(s.bob, a1[0]!);
-    // The conversation continues.
-    await exchange(s.bob, s.alice, 'b2', 2);
-    await exchange(s.alice, s.bob, 'a3', 2);
-  });
-
-  it('tampered messages are rejected by both sides, change nothing, and the conversation continues', async () => {
-    const s = await establish(initiator, { oneTime });
-    const bobImpl = other(s, initiator);
-    const check = async (to: Peer, toImpl: Impl, m: CiphertextMessage, text: string) => {
-      const before = storeSnapshot(s, toImpl);
-      for (const [name, bad] of tamperings(m)) {
-        try {
-          await expectRefused(to, bad);
-        } catch (e) {
-          throw new Error(`${toImpl} accepted tampering "${name}" of a ${m.type} message`, {
-            cause: e,
-          });
+      // Empty and large plaintexts, both ways.
+      for (const [from, to] of [
+        [s.alice, s.bob],
+        [s.bob, s.alice],
+      ] as const) {
+        for (const pt of [
+          new Uint8Array(0),
+          new Uint8Array(15).fill(1),
+          new Uint8Array(16).fill(2),
+          new Uint8Array(64 * 1024).fill(3),
+        ]) {
+          const m = await from.encrypt(pt);
+          expect(await to.decrypt(m)).toEqual(pt);
         }
-        expect(storeSnapshot(s, toImpl), `state changed after "${name}"`).toBe(before);
       }
-      expect(dec(await to.decrypt(m))).toBe(text);
-    };
-    // The first PreKey message.
-    const [p0] = await sendAll(s.alice, ['first']);
-    expect(p0!.type).toBe('prekey');
-    await check(s.bob, bobImpl, p0!, 'first');
-    // A second PreKey message of the established session.
-    const [p1] = await sendAll(s.alice, ['second']);
-    expect(p1!.type).toBe('prekey');
-    await check(s.bob, bobImpl, p1!, 'second');
-    // Whisper from the responder (new chain: DH ratchet step on receipt).
-    const [w0, w1] = await sendAll(s.bob, ['reply 0', 'reply 1']);
-    await check(s.alice, initiator, w0!, 'reply 0');
-    await check(s.alice, initiator, w1!, 'reply 1');
-    // Whisper from the initiator.
-    const [w2] = await sendAll(s.alice, ['after reply']);
-    expect(w2!.type).toBe('whisper');
-    await check(s.bob, bobImpl, w2!, 'after reply');
-    await exchange(s.bob, s.alice, 'b', 3, [1, 2, 0]);
-    await exchange(s.alice, s.bob, 'a', 3, [2, 0, 1]);
-  });
+    });
 
-  it('a second PreKey message of the same session (before any reply) decrypts, in either order', async () => {
-    const s = await establish(initiator, { oneTime });
-    const texts = ['p0', 'p1', 'p2', 'p3'];
-    const ms = await sendAll(s.alice, texts);
-    expect(types(ms)).toEqual(['prekey', 'prekey', 'prekey', 'prekey']);
-    const parsed = ms.map((m) => decodePreKeySignalMessage(m.body));
-    // One session: the same base key and Kyber ciphertext in each, inner counters 0..3.
-    for (const p of parsed) {
-      expect(p.baseKey.equals(parsed[0]!.baseKey)).toBe(true);
-      expect(p.kyberCiphertext).toEqual(parsed[0]!.kyberCiphertext);
-    }
-    expect(parsed.map((p) => p.signalMessage.counter)).toEqual([0, 1, 2, 3]);
-    await deliver(s.bob, ms, texts, [1, 0, 3]);
-    const reply = await exchange(s.bob, s.alice, 'r', 1);
-    expect(reply[0]!.type).toBe('whisper');
-    // A PreKey message still in flight when the reply arrived decrypts as well.
-    await deliver(s.bob, ms, texts, [2]);
-    const after = await exchange(s.alice, s.bob, 'a', 2);
-    expect(types(after)).toEqual(['whisper', 'whisper']);
-  });
-});
+    it('out-of-order delivery within a chain, and from an older chain after a ratchet step', async () => {
+      const s = await establish(initiator, { oneTime });
+      await exchange(s.alice, s.bob, 'a1', 5, [2, 0, 4, 1, 3]);
+      await exchange(s.bob, s.alice, 'b1', 6, [5, 1, 0, 3, 2, 4]);
+      await exchange(s.alice, s.bob, 'a2', 4, [3, 2, 1, 0]);
+      // bob sends two; alice gets only the first, replies (new alice chain), then bob sends on a
+      // new chain; the held-back message of bob's older chain still decrypts afterwards.
+      const held = await sendAll(s.bob, ['b2 #0', 'b2 #1']);
+      await deliver(s.alice, held, ['b2 #0', 'b2 #1'], [0]);
+      await exchange(s.alice, s.bob, 'a3', 2);
+      await exchange(s.bob, s.alice, 'b3', 3, [2, 0, 1]);
+      await deliver(s.alice, held, ['b2 #0', 'b2 #1'], [1]);
+      // Same the other way round.
+      const heldA = await sendAll(s.alice, ['a4 #0', 'a4 #1', 'a4 #2']);
+      await deliver(s.bob, heldA, ['a4 #0', 'a4 #1', 'a4 #2'], [1]);
+      await exchange(s.bob, s.alice, 'b4', 1);
+      await exchange(s.alice, s.bob, 'a5', 2, [1, 0]);
+      await deliver(s.bob, heldA, ['a4 #0', 'a4 #1', 'a4 #2'], [2, 0]);
+      await exchange(s.bob, s.alice, 'b5', 2);
+    });
+
+    it('duplicates are rejected on both sides and change nothing', async () => {
+      const s = await establish(initiator, { oneTime });
+      const bobImpl = other(s, initiator);
+      // Duplicate PreKey messages (the first one and a later one).
+      const a1 = await exchange(s.alice, s.bob, 'a1', 3, [0, 2]);
+      let before = storeSnapshot(s, bobImpl);
+      await expectDuplicate(s.bob, a1[0]!);
+      await expectDuplicate(s.bob, a1[2]!);
+      expect(storeSnapshot(s, bobImpl)).toBe(before);
+      await deliver(s.bob, a1, ['a1 #0', 'a1 #1', 'a1 #2'], [1]);
+      await expectDuplicate(s.bob, a1[1]!);
+      // Whisper duplicates both ways, in order and out of order.
+      const b1 = await exchange(s.bob, s.alice, 'b1', 4, [3, 0, 1]);
+      before = storeSnapshot(s, initiator);
+      for (const i of [3, 0, 1, 0]) await expectDuplicate(s.alice, b1[i]!);
+      expect(storeSnapshot(s, initiator)).toBe(before);
+      await deliver(s.alice, b1, ['b1 #0', 'b1 #1', 'b1 #2', 'b1 #3'], [2]);
+      await expectDuplicate(s.alice, b1[2]!);
+      const a2 = await exchange(s.alice, s.bob, 'a2', 3);
+      expect(types(a2)).toEqual(['whisper', 'whisper', 'whisper']);
+      for (const m of [...a2].reverse()) await expectDuplicate(s.bob, m);
+      // A PreKey message replayed after the session moved on is still a duplicate.
+      await expectDuplicate(s.bob, a1[0]!);
+      // The conversation continues.
+      await exchange(s.bob, s.alice, 'b2', 2);
+      await exchange(s.alice, s.bob, 'a3', 2);
+    });
+
+    it('tampered messages are rejected by both sides, change nothing, and the conversation continues', async () => {
+      const s = await establish(initiator, { oneTime });
+      const bobImpl = other(s, initiator);
+      const check = async (to: Peer, toImpl: Impl, m: CiphertextMessage, text: string) => {
+        const before = storeSnapshot(s, toImpl);
+        for (const [name, bad] of tamperings(m)) {
+          try {
+            await expectRefused(to, bad);
+          } catch (e) {
+            throw new Error(`${toImpl} accepted tampering "${name}" of a ${m.type} message`, {
+              cause: e,
+            });
+          }
+          expect(storeSnapshot(s, toImpl), `state changed after "${name}"`).toBe(before);
+        }
+        expect(dec(await to.decrypt(m))).toBe(text);
+      };
+      // The first PreKey message.
+      const [p0] = await sendAll(s.alice, ['first']);
+      expect(p0!.type).toBe('prekey');
+      await check(s.bob, bobImpl, p0!, 'first');
+      // A second PreKey message of the established session.
+      const [p1] = await sendAll(s.alice, ['second']);
+      expect(p1!.type).toBe('prekey');
+      await check(s.bob, bobImpl, p1!, 'second');
+      // Whisper from the responder (new chain: DH ratchet step on receipt).
+      const [w0, w1] = await sendAll(s.bob, ['reply 0', 'reply 1']);
+      await check(s.alice, initiator, w0!, 'reply 0');
+      await check(s.alice, initiator, w1!, 'reply 1');
+      // Whisper from the initiator.
+      const [w2] = await sendAll(s.alice, ['after reply']);
+      expect(w2!.type).toBe('whisper');
+      await check(s.bob, bobImpl, w2!, 'after reply');
+      await exchange(s.bob, s.alice, 'b', 3, [1, 2, 0]);
+      await exchange(s.alice, s.bob, 'a', 3, [2, 0, 1]);
+    });
+
+    it('a second PreKey message of the same session (before any reply) decrypts, in either order', async () => {
+      const s = await establish(initiator, { oneTime });
+      const texts = ['p0', 'p1', 'p2', 'p3'];
+      const ms = await sendAll(s.alice, texts);
+      expect(types(ms)).toEqual(['prekey', 'prekey', 'prekey', 'prekey']);
+      const parsed = ms.map((m) => decodePreKeySignalMessage(m.body));
+      // One session: the same base key and Kyber ciphertext in each, inner counters 0..3.
+      for (const p of parsed) {
+        expect(p.baseKey.equals(parsed[0]!.baseKey)).toBe(true);
+        expect(p.kyberCiphertext).toEqual(parsed[0]!.kyberCiphertext);
+      }
+      expect(parsed.map((p) => p.signalMessage.counter)).toEqual([0, 1, 2, 3]);
+      await deliver(s.bob, ms, texts, [1, 0, 3]);
+      const reply = await exchange(s.bob, s.alice, 'r', 1);
+      expect(reply[0]!.type).toBe('whisper');
+      // A PreKey message still in flight when the reply arrived decrypts as well.
+      await deliver(s.bob, ms, texts, [2]);
+      const after = await exchange(s.alice, s.bob, 'a', 2);
+      expect(types(after)).toEqual(['whisper', 'whisper']);
+    });
+  },
+);
 
 describe('simultaneous initiation', () => {
   for (const oneTime of [true, false]) {
@@ -345,75 +353,78 @@ describe('archived session states', () => {
     { receiver: 'libsignal', oldInitiator: 'libsignal' },
   ];
 
-  describe.each(cases)('$receiver receives, old session started by $oldInitiator', ({ receiver, oldInitiator }) => {
-    const setup = async () => {
-      const pair = makePair();
-      await startSession(pair, oldInitiator);
-      const init = oldInitiator === 'chiffre' ? pair.c : pair.l;
-      const resp = oldInitiator === 'chiffre' ? pair.l : pair.c;
-      await exchange(init, resp, 'hello', 2);
-      await exchange(resp, init, 'hi', 2);
-      await exchange(init, resp, 'ack', 1);
-      const R = receiver === 'chiffre' ? pair.c : pair.l;
-      const S = receiver === 'chiffre' ? pair.l : pair.c;
-      const oldKey = await chiffreCurrentBaseKey(pair);
-      return { pair, R, S, oldKey: oldKey! };
-    };
+  describe.each(cases)(
+    '$receiver receives, old session started by $oldInitiator',
+    ({ receiver, oldInitiator }) => {
+      const setup = async () => {
+        const pair = makePair();
+        await startSession(pair, oldInitiator);
+        const init = oldInitiator === 'chiffre' ? pair.c : pair.l;
+        const resp = oldInitiator === 'chiffre' ? pair.l : pair.c;
+        await exchange(init, resp, 'hello', 2);
+        await exchange(resp, init, 'hi', 2);
+        await exchange(init, resp, 'ack', 1);
+        const R = receiver === 'chiffre' ? pair.c : pair.l;
+        const S = receiver === 'chiffre' ? pair.l : pair.c;
+        const oldKey = await chiffreCurrentBaseKey(pair);
+        return { pair, R, S, oldKey: oldKey! };
+      };
 
-    it('the receiver starts a new session; in-flight old messages decrypt on the archived state and promote it', async () => {
-      const { pair, R, S, oldKey } = await setup();
-      const texts = ['old #0', 'old #1', 'old #2'];
-      const inFlight = await sendAll(S, texts);
-      expect(types(inFlight)).toEqual(['whisper', 'whisper', 'whisper']);
-      // R fetches a fresh bundle of S and starts a new (unacknowledged) session.
-      await startSession(pair, receiver);
-      const probe = await R.encrypt(enc('probe'));
-      expect(probe.type).toBe('prekey');
-      // The old messages arrive: decrypted by the archived state, which becomes current again.
-      await deliver(R, inFlight, texts, [1, 0]);
-      if (receiver === 'chiffre') {
-        expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
-      }
-      const next = await R.encrypt(enc('on the old session'));
-      expect(next.type).toBe('whisper');
-      expect(dec(await S.decrypt(next))).toBe('on the old session');
-      await deliver(R, inFlight, texts, [2]);
-      // The probe of the abandoned new session still opens a session on S (PreKey message).
-      expect(dec(await S.decrypt(probe))).toBe('probe');
-      await exchange(S, R, 'more', 2);
-      await exchange(R, S, 'more back', 2);
-    });
+      it('the receiver starts a new session; in-flight old messages decrypt on the archived state and promote it', async () => {
+        const { pair, R, S, oldKey } = await setup();
+        const texts = ['old #0', 'old #1', 'old #2'];
+        const inFlight = await sendAll(S, texts);
+        expect(types(inFlight)).toEqual(['whisper', 'whisper', 'whisper']);
+        // R fetches a fresh bundle of S and starts a new (unacknowledged) session.
+        await startSession(pair, receiver);
+        const probe = await R.encrypt(enc('probe'));
+        expect(probe.type).toBe('prekey');
+        // The old messages arrive: decrypted by the archived state, which becomes current again.
+        await deliver(R, inFlight, texts, [1, 0]);
+        if (receiver === 'chiffre') {
+          expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
+        }
+        const next = await R.encrypt(enc('on the old session'));
+        expect(next.type).toBe('whisper');
+        expect(dec(await S.decrypt(next))).toBe('on the old session');
+        await deliver(R, inFlight, texts, [2]);
+        // The probe of the abandoned new session still opens a session on S (PreKey message).
+        expect(dec(await S.decrypt(probe))).toBe('probe');
+        await exchange(S, R, 'more', 2);
+        await exchange(R, S, 'more back', 2);
+      });
 
-    it('the sender starts a new session; its old messages still decrypt on the archived state and promote it', async () => {
-      const { pair, R, S, oldKey } = await setup();
-      const texts = ['old #0', 'old #1'];
-      const inFlight = await sendAll(S, texts);
-      await startSession(pair, other(pair, receiver));
-      const fresh = await sendAll(S, ['new #0']);
-      expect(fresh[0]!.type).toBe('prekey');
-      // The new session arrives first and becomes current on R.
-      await deliver(R, fresh, ['new #0']);
-      if (receiver === 'chiffre') {
-        expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(false);
-      }
-      // Then the old messages: archived state, promoted.
-      await deliver(R, inFlight, texts, [1]);
-      if (receiver === 'chiffre') {
-        expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
-      }
-      // R now answers on the old session; S finds it among its archived states.
-      const answer = await exchange(R, S, 'answer', 2);
-      expect(types(answer)).toEqual(['whisper', 'whisper']);
-      if (receiver !== 'chiffre') {
-        // S is chiffre: the old session is current again there.
-        expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
-      }
-      const back = await exchange(S, R, 'back', 2);
-      expect(types(back)).toEqual(['whisper', 'whisper']);
-      await deliver(R, inFlight, texts, [0]);
-      await exchange(R, S, 'end', 1);
-    });
-  });
+      it('the sender starts a new session; its old messages still decrypt on the archived state and promote it', async () => {
+        const { pair, R, S, oldKey } = await setup();
+        const texts = ['old #0', 'old #1'];
+        const inFlight = await sendAll(S, texts);
+        await startSession(pair, other(pair, receiver));
+        const fresh = await sendAll(S, ['new #0']);
+        expect(fresh[0]!.type).toBe('prekey');
+        // The new session arrives first and becomes current on R.
+        await deliver(R, fresh, ['new #0']);
+        if (receiver === 'chiffre') {
+          expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(false);
+        }
+        // Then the old messages: archived state, promoted.
+        await deliver(R, inFlight, texts, [1]);
+        if (receiver === 'chiffre') {
+          expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
+        }
+        // R now answers on the old session; S finds it among its archived states.
+        const answer = await exchange(R, S, 'answer', 2);
+        expect(types(answer)).toEqual(['whisper', 'whisper']);
+        if (receiver !== 'chiffre') {
+          // S is chiffre: the old session is current again there.
+          expect((await chiffreCurrentBaseKey(pair))?.equals(oldKey)).toBe(true);
+        }
+        const back = await exchange(S, R, 'back', 2);
+        expect(types(back)).toEqual(['whisper', 'whisper']);
+        await deliver(R, inFlight, texts, [0]);
+        await exchange(R, S, 'end', 1);
+      });
+    },
+  );
 });
 
 describe('30-day limit on unacknowledged sessions', () => {
@@ -489,8 +500,7 @@ describe('30-day limit on unacknowledged sessions', () => {
         body: new Uint8Array(m.serialize()),
       };
     };
-    const record = async () =>
-      pair.libsignal.stores.session.getSession(pair.chiffreAddressLib);
+    const record = async () => pair.libsignal.stores.session.getSession(pair.chiffreAddressLib);
     expect((await record()).hasCurrentState(at(29 * DAY_MS))).toBe(true);
     const m29 = await encryptAt(29 * DAY_MS, 'day 29');
     expect(m29.type).toBe('prekey');
