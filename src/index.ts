@@ -56,11 +56,21 @@ export {
   SessionRecord,
   SignedPreKeyRecord,
 } from './state/index.js';
-export { createPreKeyBundle, SessionManager, SessionRecovery } from './session/index.js';
+export {
+  createPreKeyBundle,
+  MAX_PREKEY_ID,
+  PreKeyLifecycle,
+  SessionManager,
+  SessionRecovery,
+} from './session/index.js';
 export type {
   CiphertextMessage,
   DecryptOptions,
   PreKeyBundle,
+  PreKeyEvent,
+  PreKeyLifecycleOptions,
+  PreKeyPolicy,
+  PreKeyUpload,
   RecoveryOutcome,
   SessionManagerOptions,
   SessionRecoveryOptions,

@@ -20,3 +20,10 @@ export { createPreKeyBundle, SessionManager } from './session-manager.js';
 export type { DecryptOptions, SessionManagerOptions } from './session-manager.js';
 export { SessionRecovery } from './recovery.js';
 export type { RecoveryOutcome, SessionRecoveryOptions } from './recovery.js';
+export { MAX_PREKEY_ID, PreKeyLifecycle } from './prekey-lifecycle.js';
+export type {
+  PreKeyEvent,
+  PreKeyLifecycleOptions,
+  PreKeyPolicy,
+  PreKeyUpload,
+} from './prekey-lifecycle.js';

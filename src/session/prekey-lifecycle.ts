@@ -1,0 +1,341 @@
+/**
+ * Keeps a device's published keys healthy, by policy: replenishes one-time prekeys when the
+ * server's count falls below a low-water mark, rotates the signed prekey and the last-resort
+ * Kyber prekey on a schedule while keeping replaced ones long enough for messages in flight,
+ * allocates ids without reuse or overflow, and reports when the last-resort Kyber prekey was used.
+ *
+ * Transport-agnostic: the application supplies `upload` (publish keys to its server) and
+ * `serverPreKeyCount` (how many one-time prekeys the server still holds). The manager's own
+ * bookkeeping (next ids, current keys, retired keys) is a small JSON document persisted through
+ * the application's `state` callbacks.
+ *
+ * @module
+ */
+import { InvalidRecordError } from '../errors.js';
+import {
+  type IdentityKeyPair,
+  type KemPublicKey,
+  kyberPreKeyId,
+  preKeyId,
+  type PublicKey,
+  signedPreKeyId,
+} from '../keys/index.js';
+import { type RandomSource, secureRandom } from '../primitives/index.js';
+import { KyberPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from '../state/index.js';
+import type { ChangeSet, ManagedProtocolStore, MaybePromise } from '../storage/index.js';
+
+/** Largest prekey id handed out (24 bits, as Signal's servers expect). */
+export const MAX_PREKEY_ID = 0xff_ffff;
+
+/** Policy of {@link PreKeyLifecycle}. All durations in milliseconds. */
+export interface PreKeyPolicy {
+  /** Replenish when the server holds fewer one-time prekeys than this (default 10). */
+  readonly oneTimeLowWater?: number;
+  /** Upload this many one-time prekeys per replenishment (default 100, at most 1,000). */
+  readonly oneTimeBatch?: number;
+  /** Rotate the signed prekey after this long (default 2 days). */
+  readonly signedPreKeyRotation?: number;
+  /** Rotate the last-resort Kyber prekey after this long (default 2 days). */
+  readonly lastResortRotation?: number;
+  /**
+   * Keep a replaced signed or last-resort key this long, so messages built from the old bundle
+   * still decrypt (default 30 days: after that an unacknowledged session is refused anyway).
+   */
+  readonly retention?: number;
+}
+
+/** What one upload publishes. */
+export interface PreKeyUpload {
+  readonly identityKey: PublicKey;
+  readonly signedPreKey?: {
+    readonly id: number;
+    readonly publicKey: PublicKey;
+    readonly signature: Uint8Array;
+  };
+  readonly lastResortKyberPreKey?: {
+    readonly id: number;
+    readonly publicKey: KemPublicKey;
+    readonly signature: Uint8Array;
+  };
+  readonly oneTimePreKeys: readonly { readonly id: number; readonly publicKey: PublicKey }[];
+}
+
+/** Events of {@link PreKeyLifecycle}. */
+export type PreKeyEvent =
+  | { readonly type: 'last-resort-used'; readonly kyberPreKeyId: number }
+  | {
+      readonly type: 'uploaded';
+      readonly oneTimePreKeys: number;
+      readonly rotated: readonly ('signed' | 'last-resort')[];
+    }
+  | {
+      readonly type: 'retired-removed';
+      readonly kind: 'signed' | 'last-resort';
+      readonly id: number;
+    };
+
+/** Options of {@link PreKeyLifecycle}. */
+export interface PreKeyLifecycleOptions {
+  readonly store: ManagedProtocolStore;
+  readonly upload: (keys: PreKeyUpload) => Promise<void>;
+  readonly serverPreKeyCount: () => Promise<number>;
+  /** Persistence of the manager's bookkeeping (a JSON string). */
+  readonly state: { load(): MaybePromise<string | null>; save(json: string): MaybePromise<void> };
+  readonly policy?: PreKeyPolicy;
+  readonly onEvent?: (event: PreKeyEvent) => void;
+  readonly now?: () => number;
+  readonly random?: RandomSource;
+}
+
+interface Retired {
+  readonly kind: 'signed' | 'last-resort';
+  readonly id: number;
+  readonly retiredAt: number;
+}
+
+interface LifecycleState {
+  nextPreKeyId: number;
+  nextSignedPreKeyId: number;
+  nextKyberPreKeyId: number;
+  signed: { id: number; createdAt: number } | null;
+  lastResort: { id: number; createdAt: number } | null;
+  retired: Retired[];
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const MAX_RETIRED = 1000;
+
+function nextId(id: number): number {
+  return id >= MAX_PREKEY_ID ? 1 : id + 1;
+}
+
+function parseState(json: string): LifecycleState {
+  const fail = (): never => {
+    throw new InvalidRecordError('prekey lifecycle state: corrupt');
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(json);
+  } catch {
+    return fail();
+  }
+  const o = v as Partial<LifecycleState> | null;
+  const id = (n: unknown): number =>
+    typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= MAX_PREKEY_ID ? n : fail();
+  const current = (c: unknown): { id: number; createdAt: number } | null => {
+    if (c === null) return null;
+    const x = c as { id?: unknown; createdAt?: unknown } | undefined;
+    if (typeof x?.createdAt !== 'number') return fail();
+    return { id: id(x.id), createdAt: x.createdAt };
+  };
+  if (
+    typeof o !== 'object' ||
+    o === null ||
+    !Array.isArray(o.retired) ||
+    o.retired.length > MAX_RETIRED
+  ) {
+    return fail();
+  }
+  return {
+    nextPreKeyId: id(o.nextPreKeyId),
+    nextSignedPreKeyId: id(o.nextSignedPreKeyId),
+    nextKyberPreKeyId: id(o.nextKyberPreKeyId),
+    signed: current(o.signed ?? null),
+    lastResort: current(o.lastResort ?? null),
+    retired: o.retired.map((r: Retired) => {
+      if ((r.kind !== 'signed' && r.kind !== 'last-resort') || typeof r.retiredAt !== 'number')
+        fail();
+      return { kind: r.kind, id: id(r.id), retiredAt: r.retiredAt };
+    }),
+  };
+}
+
+/**
+ * Publishes and rotates this device's prekeys.
+ *
+ * @example
+ * ```ts
+ * const lifecycle = new PreKeyLifecycle({ store, upload, serverPreKeyCount, state });
+ * await lifecycle.refresh(); // at start-up and then periodically
+ * const manager = new SessionManager({ store: lifecycle.observe(store), localAddress });
+ * ```
+ */
+export class PreKeyLifecycle {
+  readonly #o: PreKeyLifecycleOptions;
+  readonly #now: () => number;
+  readonly #random: RandomSource;
+  readonly #policy: Required<PreKeyPolicy>;
+
+  constructor(options: PreKeyLifecycleOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? secureRandom;
+    const p = options.policy ?? {};
+    this.#policy = {
+      oneTimeLowWater: p.oneTimeLowWater ?? 10,
+      oneTimeBatch: Math.min(1000, Math.max(1, p.oneTimeBatch ?? 100)),
+      signedPreKeyRotation: p.signedPreKeyRotation ?? 2 * DAY,
+      lastResortRotation: p.lastResortRotation ?? 2 * DAY,
+      retention: p.retention ?? 30 * DAY,
+    };
+  }
+
+  /**
+   * Bring the published keys up to policy: rotate what is due, replenish one-time prekeys when
+   * the server runs low, upload once, then delete retired keys past their retention. Keys are
+   * stored locally before they are uploaded, so a failed upload leaves nothing unknown to us.
+   */
+  async refresh(): Promise<void> {
+    const state = await this.#loadState();
+    const identity = await this.#o.store.getIdentityKeyPair();
+    const now = this.#now();
+    const rotated: ('signed' | 'last-resort')[] = [];
+    let signedUpload: PreKeyUpload['signedPreKey'];
+    let kyberUpload: PreKeyUpload['lastResortKyberPreKey'];
+
+    if (
+      state.signed === null ||
+      now - state.signed.createdAt >= this.#policy.signedPreKeyRotation
+    ) {
+      const id = await this.#freeId('signed', state.nextSignedPreKeyId);
+      const record = SignedPreKeyRecord.generate(identity, id, now, this.#random);
+      await this.#o.store.storeSignedPreKey(record);
+      if (state.signed !== null)
+        state.retired.push({ kind: 'signed', id: state.signed.id, retiredAt: now });
+      state.signed = { id, createdAt: now };
+      state.nextSignedPreKeyId = nextId(id);
+      signedUpload = { id, publicKey: record.keyPair.publicKey, signature: record.signature };
+      rotated.push('signed');
+    }
+    if (
+      state.lastResort === null ||
+      now - state.lastResort.createdAt >= this.#policy.lastResortRotation
+    ) {
+      const rec = await this.#newKyber(identity, state, now);
+      kyberUpload = { id: rec.id, publicKey: rec.keyPair.publicKey, signature: rec.signature };
+      rotated.push('last-resort');
+    }
+    const oneTime: { id: number; publicKey: PublicKey }[] = [];
+    if ((await this.#o.serverPreKeyCount()) < this.#policy.oneTimeLowWater) {
+      for (let i = 0; i < this.#policy.oneTimeBatch; i++) {
+        const id = await this.#freeId('one-time', state.nextPreKeyId);
+        const record = PreKeyRecord.generate(id, this.#random);
+        await this.#o.store.storePreKey(record);
+        state.nextPreKeyId = nextId(id);
+        oneTime.push({ id, publicKey: record.keyPair.publicKey });
+      }
+    }
+    // The bookkeeping is saved before the upload: ids are never handed out twice.
+    state.retired = state.retired.slice(-MAX_RETIRED);
+    await this.#o.state.save(JSON.stringify(state));
+    if (rotated.length > 0 || oneTime.length > 0) {
+      await this.#o.upload({
+        identityKey: identity.publicKey,
+        ...(signedUpload === undefined ? {} : { signedPreKey: signedUpload }),
+        ...(kyberUpload === undefined ? {} : { lastResortKyberPreKey: kyberUpload }),
+        oneTimePreKeys: oneTime,
+      });
+      this.#o.onEvent?.({ type: 'uploaded', oneTimePreKeys: oneTime.length, rotated });
+    }
+    await this.#removeExpired(state, now);
+  }
+
+  /**
+   * A store that behaves like `store` and reports (through `onEvent`) every committed use of the
+   * current or a retired last-resort Kyber prekey.
+   */
+  observe<S extends ManagedProtocolStore>(store: S): S {
+    const self = this;
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop !== 'commit') {
+          // Methods run on the target itself (its #private fields are not on the proxy).
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function'
+            ? (value as (...a: unknown[]) => unknown).bind(target)
+            : value;
+        }
+        return async (changes: ChangeSet): Promise<void> => {
+          const lastResort = await Promise.all(
+            changes.kyberPreKeysUsed.map(
+              async (u) => (await target.loadKyberPreKey(u.kyberPreKeyId))?.lastResort === true,
+            ),
+          );
+          await target.commit(changes);
+          changes.kyberPreKeysUsed.forEach((u, i) => {
+            if (lastResort[i] === true) {
+              self.#o.onEvent?.({ type: 'last-resort-used', kyberPreKeyId: u.kyberPreKeyId });
+            }
+          });
+        };
+      },
+    });
+  }
+
+  async #newKyber(
+    identity: IdentityKeyPair,
+    state: LifecycleState,
+    now: number,
+  ): Promise<KyberPreKeyRecord> {
+    const id = await this.#freeId('kyber', state.nextKyberPreKeyId);
+    const record = KyberPreKeyRecord.generate(identity, id, now, {
+      lastResort: true,
+      random: this.#random,
+    });
+    await this.#o.store.storeKyberPreKey(record);
+    if (state.lastResort !== null) {
+      state.retired.push({ kind: 'last-resort', id: state.lastResort.id, retiredAt: now });
+    }
+    state.lastResort = { id, createdAt: now };
+    state.nextKyberPreKeyId = nextId(id);
+    return record;
+  }
+
+  /** The first id from `start` whose slot is empty in the store (ids wrap at 2^24 − 1, skipping 0). */
+  async #freeId(kind: 'one-time' | 'signed' | 'kyber', start: number): Promise<number> {
+    let id = start;
+    for (let tries = 0; tries < MAX_PREKEY_ID; tries++) {
+      const existing =
+        kind === 'one-time'
+          ? await this.#o.store.loadPreKey(preKeyId(id))
+          : kind === 'signed'
+            ? await this.#o.store.loadSignedPreKey(signedPreKeyId(id))
+            : await this.#o.store.loadKyberPreKey(kyberPreKeyId(id));
+      if (existing === null) return id;
+      id = nextId(id);
+    }
+    throw new RangeError(`no free ${kind} prekey id`);
+  }
+
+  async #removeExpired(state: LifecycleState, now: number): Promise<void> {
+    const keep: Retired[] = [];
+    for (const r of state.retired) {
+      if (now - r.retiredAt < this.#policy.retention) {
+        keep.push(r);
+        continue;
+      }
+      if (r.kind === 'signed') await this.#o.store.removeSignedPreKey(signedPreKeyId(r.id));
+      else await this.#o.store.removeKyberPreKey(kyberPreKeyId(r.id));
+      this.#o.onEvent?.({ type: 'retired-removed', kind: r.kind, id: r.id });
+    }
+    if (keep.length !== state.retired.length) {
+      state.retired = keep;
+      await this.#o.state.save(JSON.stringify(state));
+    }
+  }
+
+  async #loadState(): Promise<LifecycleState> {
+    const json = await this.#o.state.load();
+    if (json === null) {
+      return {
+        nextPreKeyId: 1,
+        nextSignedPreKeyId: 1,
+        nextKyberPreKeyId: 1,
+        signed: null,
+        lastResort: null,
+        retired: [],
+      };
+    }
+    return parseState(json);
+  }
+}
