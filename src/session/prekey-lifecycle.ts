@@ -245,7 +245,7 @@ export class PreKeyLifecycle {
    * current or a retired last-resort Kyber prekey.
    */
   observe<S extends ManagedProtocolStore>(store: S): S {
-    const self = this;
+    const emit = (event: PreKeyEvent): void => this.#o.onEvent?.(event);
     return new Proxy(store, {
       get(target, prop, receiver) {
         if (prop !== 'commit') {
@@ -264,7 +264,7 @@ export class PreKeyLifecycle {
           await target.commit(changes);
           changes.kyberPreKeysUsed.forEach((u, i) => {
             if (lastResort[i] === true) {
-              self.#o.onEvent?.({ type: 'last-resort-used', kyberPreKeyId: u.kyberPreKeyId });
+              emit({ type: 'last-resort-used', kyberPreKeyId: u.kyberPreKeyId });
             }
           });
         };
