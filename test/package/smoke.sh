@@ -10,7 +10,17 @@ trap 'rm -rf "$scratch"' EXIT
 cd "$scratch"
 npm init -y >/dev/null
 npm install --no-audit --no-fund "$tarball" >/dev/null
-cp "$here/smoke.cjs" "$here/smoke.mjs" .
+cp "$here/smoke.cjs" "$here/smoke.mjs" "$here/session-smoke.mjs" "$here/session-smoke-cli.mjs" .
 node smoke.cjs
 node smoke.mjs
 echo "smoke: require() and import() of every subpath OK on node $(node --version)"
+
+# A full session on the tarball in each runtime the README lists (Bun and Deno come from their
+# npm packages, installed by `npm ci` as devDependencies of the repository).
+bin="$(cd "$here/../.." && pwd)/node_modules/.bin"
+node session-smoke-cli.mjs
+"$bin/bun" session-smoke-cli.mjs
+"$bin/deno" run --allow-read --allow-env session-smoke-cli.mjs
+if [ -f "$here/browser-smoke.mjs" ]; then
+  node "$here/browser-smoke.mjs" "$scratch"
+fi
