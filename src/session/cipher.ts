@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAC_LENGTH } from '../constants.js';
+import { MAC_LENGTH, MAX_COUNTER } from '../constants.js';
 import {
   InvalidMessageError,
   isSignalError,
@@ -57,6 +57,8 @@ export interface CipherContext {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The message of every SPQR failure, as libsignal words it. */
+const SPQR_FAILURE = 'post-quantum ratchet error';
 
 function computeMac(
   macKey: Uint8Array,
@@ -90,6 +92,13 @@ export function encryptWithRecord(
   const state = record.currentState;
   if (state === undefined || !record.hasUsableCurrentState(ctx.nowSeconds)) {
     throw new SessionNotFoundError(ctx.remoteAddress.toString(), 'encrypt');
+  }
+  if (state.senderChain.chainKey.index >= MAX_COUNTER) {
+    // 2^32 − 1 messages on one chain: the counter cannot go further; a new session is needed.
+    throw new SessionNotFoundError(
+      ctx.remoteAddress.toString(),
+      'encrypt: sending chain exhausted',
+    );
   }
   const step = ratchetSendStep(state);
   const pq = spqrSend(state.pqRatchet, ctx.random);
@@ -167,7 +176,7 @@ export function decryptWithState(
     pq = spqrRecv(state.pqRatchet, message.pqRatchet ?? EMPTY);
   } catch (e) {
     if (e instanceof SpqrError) {
-      throw new InvalidMessageError('post-quantum ratchet error', kind, { cause: e });
+      throw new InvalidMessageError(SPQR_FAILURE, kind, { cause: e });
     }
     throw e;
   }
@@ -252,6 +261,11 @@ export function decryptWithRecord(
       };
     }
   }
+  // A specific cause from the current state (a refused jump, an SPQR failure) is more useful
+  // than the generic failure; authentication failures all stay 'decryption failed'.
   if (isSignalError(firstError, 'ERR_MESSAGE_GAP_TOO_LARGE')) throw firstError;
+  if (isSignalError(firstError, 'ERR_INVALID_MESSAGE') && firstError.message === SPQR_FAILURE) {
+    throw firstError;
+  }
   throw new InvalidMessageError('decryption failed', 'whisper');
 }

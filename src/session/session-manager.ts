@@ -97,12 +97,33 @@ function versionOf(record: SessionRecord | null): number | null | undefined {
   return record === null ? null : record.version;
 }
 
+/** Carries the application's own error through the store, so decrypt rejects with it. */
+class ApplicationWriteFailure {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
+  }
+}
+
 function applicationWrite(
   options: DecryptOptions | undefined,
   plaintext: Uint8Array,
 ): ApplicationWrite | undefined {
   const fn = options?.withPlaintext;
-  return fn === undefined ? undefined : (transaction) => fn(plaintext, transaction);
+  if (fn === undefined) return undefined;
+  return (transaction) => {
+    let result: void | Promise<void>;
+    try {
+      result = fn(plaintext, transaction);
+    } catch (e) {
+      throw new ApplicationWriteFailure(e);
+    }
+    return result instanceof Promise
+      ? result.catch((e: unknown) => {
+          throw new ApplicationWriteFailure(e);
+        })
+      : result;
+  };
 }
 
 const EMPTY_CHANGES: ChangeSet = {
@@ -479,7 +500,13 @@ export class SessionManager {
   }
 
   async #commit(changes: ChangeSet): Promise<void> {
-    await this.#call('commit', () => this.#store.commit(changes));
+    try {
+      await this.#store.commit(changes);
+    } catch (e) {
+      if (e instanceof ApplicationWriteFailure) throw e.error;
+      if (isSignalError(e)) throw e;
+      throw new StorageError('commit', { cause: e });
+    }
   }
 
   /** Run a store call; adapter exceptions become {@link StorageError}, our own errors pass. */

@@ -4,9 +4,9 @@
  * database file reveals no key material (identity key, prekeys, ratchet and chain keys).
  *
  * Format of a stored record: `nonce (24) ‖ XChaCha20-Poly1305 ciphertext ‖ tag (16)`, with the
- * associated data `"chiffre record v1" ‖ 0x00 ‖ kind ‖ 0x00 ‖ UTF-8(id)`. Binding kind and id means a
- * record copied or moved to another id or kind (e.g. Bob's session placed under Mallory's address)
- * fails to open instead of being used.
+ * associated data `"chiffre record v1" ‖ 0x00 ‖ kind ‖ 0x00 ‖ UTF-8(id)`. Binding kind and id
+ * means a record copied or moved to another id or kind (e.g. Bob's session placed under Mallory's
+ * address) fails to open instead of being used.
  *
  * Guarantees:
  * - `get` of a record that does not open (wrong key, altered or truncated bytes, moved record)
@@ -26,7 +26,9 @@
  * key: where it lives (OS keychain, a passphrase KDF), rotation, and wiping it.
  *
  * Cost: each batch reads and opens the records it replaces or deletes (one `get` per put or
- * delete) before writing.
+ * delete) before writing. The reads happen just before, not inside, the inner backend's
+ * transaction: they establish that the key matches the data, while the inner compare-and-swap
+ * still decides which concurrent writer wins.
  *
  * @module
  */

@@ -10,6 +10,11 @@ import type { RecordBackend, RecordBatch, RecordKind, StoredRecord } from './bac
 /** A {@link RecordBackend} in a `Map`. */
 export class MemoryBackend implements RecordBackend {
   readonly #records = new Map<string, StoredRecord>();
+  /**
+   * Versions come from one counter for the whole backend, so a record deleted and created again
+   * never gets a version it had before (no ABA for a writer holding an old copy).
+   */
+  #clock = 0;
 
   get(kind: RecordKind, id: string): StoredRecord | null {
     const r = this.#records.get(`${kind}/${id}`);
@@ -25,8 +30,7 @@ export class MemoryBackend implements RecordBackend {
     for (const d of batch.deletes) this.#records.delete(`${d.kind}/${d.id}`);
     for (const p of batch.puts) {
       const key = `${p.kind}/${p.id}`;
-      const version = (this.#records.get(key)?.version ?? 0) + 1;
-      this.#records.set(key, { bytes: p.bytes.slice(), version });
+      this.#records.set(key, { bytes: p.bytes.slice(), version: ++this.#clock });
     }
   }
 

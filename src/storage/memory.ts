@@ -162,16 +162,49 @@ export class InMemoryProtocolStore implements ProtocolStore {
 
   // -- Commit ----------------------------------------------------------------------------------
 
-  /** Apply a change set all or nothing: everything is validated and serialized before any write. */
-  commit(changes: ChangeSet): void {
+  /**
+   * Apply a change set all or nothing: everything is validated (versions, Kyber reuse) and
+   * serialized before any write; the application write runs first (with `undefined` as its
+   * transaction) and, if it throws, nothing is written.
+   *
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when a session changed since it was loaded
+   * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` when a last-resort Kyber use repeats
+   */
+  commit(changes: ChangeSet): void | Promise<void> {
+    this.#validate(changes);
+    const pending = changes.applicationWrite?.(undefined);
+    if (pending instanceof Promise) {
+      return pending.then(() => {
+        this.#validate(changes);
+        this.#apply(changes);
+      });
+    }
+    this.#apply(changes);
+    return undefined;
+  }
+
+  #validate(changes: ChangeSet): void {
+    for (const w of changes.sessions) {
+      if (w.expectedVersion === undefined) continue;
+      const key = w.address.toString();
+      // A removed record counts as absent, but its counter survives: no version is reused.
+      const current = this.#sessions.has(key) ? (this.#sessionVersions.get(key) ?? 0) : null;
+      if (current !== w.expectedVersion) throw new ConcurrencyError(`session ${key}`);
+    }
     for (const use of changes.kyberPreKeysUsed) this.#checkKyberUse(use);
+  }
+
+  #apply(changes: ChangeSet): void {
     const sessions = changes.sessions.map(
       (s) => [s.address.toString(), s.record.serialize()] as const,
     );
     const identities = changes.identities.map(
       (i) => [i.address.toString(), i.identityKey.serialize()] as const,
     );
-    for (const [k, v] of sessions) this.#sessions.set(k, v);
+    for (const [k, v] of sessions) {
+      this.#sessions.set(k, v);
+      this.#sessionVersions.set(k, (this.#sessionVersions.get(k) ?? 0) + 1);
+    }
     for (const [k, v] of identities) this.#identities.set(k, v);
     for (const id of changes.removedPreKeys) this.#preKeys.delete(id);
     for (const use of changes.kyberPreKeysUsed) this.#applyKyberUse(use);
