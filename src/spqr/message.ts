@@ -54,12 +54,21 @@ export function encodeSpqrMessage(message: SpqrMessage): Uint8Array {
   return concatBytes(Uint8Array.from(head), p.chunk.data);
 }
 
+/** The version-independent start of every SPQR message (SPQR 1.6 parses it first). */
+export interface SpqrPreamble {
+  readonly version: number;
+  readonly epoch: number;
+  readonly index: number;
+  /** Offset of the first byte after the preamble. */
+  readonly end: number;
+}
+
 /**
- * Parse an SPQR V1 message (its first byte must be 1).
+ * Parse `version ‖ varint(epoch ≥ 1) ‖ varint(index, u32)`.
  *
- * @throws {SpqrError} `malformed` for anything malformed
+ * @throws {SpqrError} `malformed`
  */
-export function decodeSpqrMessage(bytes: Uint8Array): SpqrMessage {
+export function decodeSpqrPreamble(bytes: Uint8Array): SpqrPreamble {
   let at = 0;
   const fail = (): never => {
     throw new SpqrError('malformed');
@@ -74,20 +83,41 @@ export function decodeSpqrMessage(bytes: Uint8Array): SpqrMessage {
     }
     return fail();
   };
-  if (bytes.length === 0 || bytes[0] !== SPQR_VERSION_V1) fail();
+  if (bytes.length === 0) fail();
   at = 1;
   const epoch = varint();
-  // Epochs beyond 2^53 cannot be reached by an honest peer; refusing them here keeps epochs numbers.
+  // Epochs beyond 2^53 cannot be reached by an honest peer; refusing them keeps epochs numbers.
   if (epoch === 0n || epoch > BigInt(Number.MAX_SAFE_INTEGER)) fail();
   const index = varint();
   if (index > 0xffff_ffffn) fail();
+  return { version: bytes[0] as number, epoch: Number(epoch), index: Number(index), end: at };
+}
+
+/**
+ * Parse an SPQR V1 message (its first byte must be 1).
+ *
+ * @throws {SpqrError} `malformed` for anything malformed
+ */
+export function decodeSpqrMessage(bytes: Uint8Array): SpqrMessage {
+  const fail = (): never => {
+    throw new SpqrError('malformed');
+  };
+  if (bytes.length === 0 || bytes[0] !== SPQR_VERSION_V1) fail();
+  const pre = decodeSpqrPreamble(bytes);
+  let at = pre.end;
   if (at >= bytes.length) fail();
   const code = bytes[at++] as number;
   const type = TYPE_CODES[code];
   if (type === undefined) return fail();
-  const base = { epoch: Number(epoch), index: Number(index) };
+  const base = { epoch: pre.epoch, index: pre.index };
   if (type === 'none' || type === 'ct1-ack') return { ...base, payload: { type } };
-  const chunkIndex = varint();
+  let chunkIndex = 0n;
+  for (let i = 0; ; i++) {
+    if (i === 10 || at >= bytes.length) fail();
+    const b = bytes[at++] as number;
+    chunkIndex |= BigInt(b & 0x7f) << BigInt(7 * i);
+    if ((b & 0x80) === 0) break;
+  }
   if (chunkIndex > 65535n || at + SPQR_CHUNK_LENGTH > bytes.length) fail();
   const data = bytes.slice(at, at + SPQR_CHUNK_LENGTH);
   return { ...base, payload: { type, chunk: { index: Number(chunkIndex), data } } };

@@ -8,7 +8,8 @@
  *   salt, until the first V1 message arrives);
  * - an empty field 5 (V0) from the peer downgrades a negotiating state whose minimum allows it,
  *   permanently; after negotiation, or below the minimum, it is an error;
- * - any V1 message received ends negotiation; a message version above 1 is ignored.
+ * - any V1 message received ends negotiation; a message of a higher version is keyed by its
+ *   preamble while negotiating and refused afterwards (SPQR 1.6, as libsignal 0.103).
  *
  * Immutable: every function returns a new state.
  *
@@ -26,7 +27,7 @@ import {
   startChain,
 } from './chain.js';
 import { SpqrError } from './errors.js';
-import { decodeSpqrMessage, encodeSpqrMessage } from './message.js';
+import { decodeSpqrMessage, decodeSpqrPreamble, encodeSpqrMessage } from './message.js';
 import { initialSckaA, initialSckaB, type SckaState, sckaRecv, sckaSend } from './scka.js';
 
 /** SPQR protocol versions: 0 = none, 1 = V1. */
@@ -151,6 +152,20 @@ export function spqrSend(state: PqRatchetState, random: RandomSource): SpqrSendR
   };
 }
 
+/**
+ * A message of a version above ours (SPQR 1.6, libsignal 0.103): while still negotiating, its
+ * preamble's (epoch, index) still names a key of our chain and negotiation continues; once
+ * negotiation is over it is refused.
+ */
+function recvNewerVersion(state: PqRatchetState, message: Uint8Array): SpqrRecvResult {
+  const n = state.negotiation;
+  if (state.scka === undefined || n === undefined) throw new SpqrError('version-mismatch');
+  const pre = decodeSpqrPreamble(message);
+  if (pre.epoch === 1 && pre.index === 0) return { state, key: undefined };
+  const k = chainRecvKey(state.chain ?? chainFromNegotiation(n), pre.epoch - 1, pre.index);
+  return { state: { ...state, chain: k.chain }, key: k.key };
+}
+
 /** Result of {@link spqrRecv}. */
 export interface SpqrRecvResult {
   readonly state: PqRatchetState;
@@ -166,8 +181,8 @@ export interface SpqrRecvResult {
  */
 export function spqrRecv(state: PqRatchetState, message: Uint8Array): SpqrRecvResult {
   const messageVersion: number = message.length === 0 ? 0 : (message[0] as number);
-  if (messageVersion > 1) return { state, key: undefined };
   const stateVersion = state.scka === undefined ? 0 : 1;
+  if (messageVersion > 1) return recvNewerVersion(state, message);
   let current = state;
   if (messageVersion < stateVersion) {
     const n = state.negotiation;

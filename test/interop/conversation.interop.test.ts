@@ -83,7 +83,7 @@ async function converse(initiator: Impl, seed: number): Promise<Stats> {
   };
 
   while (stats.sent < TOTAL) {
-    const receiver = sender === 'alice' ? 'bob' : 'alice';
+    const receiver: 'alice' | 'bob' = sender === 'alice' ? 'bob' : 'alice';
     const runLength = Math.min(rng.int(1, MAX_RUN), TOTAL - stats.sent);
     const run: Sent[] = [];
     for (let k = 0; k < runLength; k++) {

@@ -18,7 +18,6 @@ import {
 } from '../support/libsignal.js';
 import { makeParty, type Party } from '../support/parties.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Lib = any;
 
 /** libsignal-client 0.90.0 (native). */

@@ -5,13 +5,14 @@
  * initiation, archived-state promotion and the 30-day expiry of unacknowledged sessions.
  */
 import { describe, expect, it } from 'vitest';
-import { type CiphertextMessage, type PublicKey } from '../../src/index.js';
+import { type CiphertextMessage, ProtocolAddress, PublicKey } from '../../src/index.js';
 import {
   decodePreKeySignalMessage,
   decodeSignalMessage,
   encodePreKeySignalMessage,
 } from '../../src/wire/index.js';
-import { toLibsignalBundle } from '../support/libsignal.js';
+import { makeLibsignalParty, toLibsignalBundle } from '../support/libsignal.js';
+import { makeParty } from '../support/parties.js';
 import {
   DAY_MS,
   dec,
@@ -516,5 +517,93 @@ describe('30-day limit on unacknowledged sessions', () => {
     const late = await encryptAt(400 * DAY_MS, 'acknowledged');
     expect(late.type).toBe('whisper');
     expect(dec(await pair.c.decrypt(late))).toBe('acknowledged');
+  });
+});
+
+describe('registration ids and identity changes', () => {
+  it('registration ids travel in PreKey messages both ways', async () => {
+    for (const initiator of ['chiffre', 'libsignal'] as const) {
+      const pair = makePair();
+      await startSession(pair, initiator);
+      const from = initiator === 'chiffre' ? pair.c : pair.l;
+      const to = initiator === 'chiffre' ? pair.l : pair.c;
+      const m = await from.encrypt(enc('hi'));
+      await to.decrypt(m);
+      await from.decrypt(await to.encrypt(enc('hello')));
+      const libRecord = await pair.libsignal.stores.session.getSession(pair.chiffreAddressLib);
+      const chiffreState = pair.chiffre.store.loadSession(pair.libAddress)?.currentState;
+      const libRegistrationId =
+        (await pair.libsignal.stores.identity.getLocalRegistrationId()) as number;
+      expect(libRecord.remoteRegistrationId()).toBe(pair.chiffre.store.getLocalRegistrationId());
+      expect(libRecord.localRegistrationId()).toBe(libRegistrationId);
+      expect(chiffreState?.remoteRegistrationId).toBe(libRegistrationId);
+      expect(chiffreState?.localRegistrationId).toBe(pair.chiffre.store.getLocalRegistrationId());
+      if (initiator === 'chiffre') {
+        expect(decodePreKeySignalMessage(m.body).registrationId).toBe(
+          pair.chiffre.store.getLocalRegistrationId(),
+        );
+      } else {
+        expect(decodePreKeySignalMessage(m.body).registrationId).toBe(libRegistrationId);
+      }
+    }
+  });
+
+  it('chiffre refuses a changed libsignal identity until it is trusted, then the same bytes decrypt', async () => {
+    const pair = await establish('libsignal');
+    await exchange(pair.alice, pair.bob, 'old identity', 1);
+    await exchange(pair.bob, pair.alice, 'reply', 1);
+    // The peer reinstalls: same address, new identity, new session from a fresh bundle.
+    const reinstalled = makeLibsignalParty(lib, 'libsignal again', pair.libsignal.addressName);
+    const bundle = toLibsignalBundle(lib, await pair.chiffre.bundle());
+    await reinstalled.processBundle(pair.chiffreAddressLib, bundle);
+    const m = await reinstalled.encrypt(pair.chiffreAddressLib, enc('new identity'));
+    const before = pair.chiffre.store.snapshot();
+    await expectChiffreError(
+      pair.chiffre.manager.decrypt(pair.libAddress, m),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
+    expect(pair.chiffre.store.snapshot()).toEqual(before);
+    // Processing the new identity's bundle is refused as well.
+    await expectChiffreError(
+      pair.chiffre.manager.processPreKeyBundle(pair.libAddress, reinstalled.chiffreBundle()),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
+    // The user accepts the new safety number.
+    const newKey = PublicKey.deserialize(
+      new Uint8Array(reinstalled.identity.publicKey.serialize()),
+    );
+    pair.chiffre.store.saveIdentity(pair.libAddress, newKey);
+    expect(dec(await pair.chiffre.manager.decrypt(pair.libAddress, m))).toBe('new identity');
+    const reply = await pair.chiffre.manager.encrypt(pair.libAddress, enc('welcome back'));
+    expect(reply.type).toBe('whisper');
+    expect(dec(await reinstalled.decrypt(pair.chiffreAddressLib, reply))).toBe('welcome back');
+  });
+
+  it('libsignal refuses a changed chiffre identity until it is trusted, then the same bytes decrypt', async () => {
+    const pair = await establish('chiffre');
+    await exchange(pair.alice, pair.bob, 'old identity', 1);
+    await exchange(pair.bob, pair.alice, 'reply', 1);
+    const reinstalled = makeParty('chiffre again', { serviceId: pair.chiffre.address.name });
+    const libAddress = new ProtocolAddress(pair.libsignal.addressName, 1);
+    await reinstalled.manager.processPreKeyBundle(libAddress, pair.libsignal.chiffreBundle());
+    const m = await reinstalled.manager.encrypt(libAddress, enc('new identity'));
+    const before = storeSnapshot(pair, 'libsignal');
+    await expectLibError(pair.l.decrypt(m), lib.ErrorCode.UntrustedIdentity);
+    expect(storeSnapshot(pair, 'libsignal')).toBe(before);
+    await expectLibError(
+      pair.libsignal.processBundle(
+        pair.chiffreAddressLib,
+        toLibsignalBundle(lib, await reinstalled.bundle()),
+      ),
+      lib.ErrorCode.UntrustedIdentity,
+    );
+    await pair.libsignal.stores.identity.saveIdentity(
+      pair.chiffreAddressLib,
+      lib.PublicKey.deserialize(Buffer.from(reinstalled.identity.publicKey.serialize())),
+    );
+    expect(dec(await pair.l.decrypt(m))).toBe('new identity');
+    const reply = await pair.l.encrypt(enc('welcome back'));
+    expect(reply.type).toBe('whisper');
+    expect(dec(await reinstalled.manager.decrypt(libAddress, reply))).toBe('welcome back');
   });
 });

@@ -17,6 +17,9 @@
  *    §11: SPQR refuses a key more than 2,000 behind; an SPQR epoch is gone once the receiver's
  *    send epoch moved two past it) are refused by BOTH implementations, with state unchanged,
  *    while the boundary cases still decrypt in both.
+ * 3. Field 5 edge cases (no key, no field 5, a higher version byte): chiffre forges each one with
+ *    a correct MAC, libsignal 0.103 gives its verdict live, and a chiffre receiver must give the
+ *    same one (libsignal-extras §D.10: spqr 1.6 rules).
  */
 import { describe, expect, it } from 'vitest';
 import { type CiphertextMessage, SessionRecord } from '../../src/index.js';
@@ -24,6 +27,7 @@ import { ratchetReceiveStep } from '../../src/hazmat/index.js';
 import { SpqrError, spqrRecv } from '../../src/spqr/index.js';
 import { decodeSignalMessage } from '../../src/wire/index.js';
 import { bytesToHex } from '../support/hex.js';
+import { forgeAsSender, makeDuo } from '../spqr/support.js';
 import {
   CT_SIDE_TYPES,
   EK_SIDE_TYPES,
@@ -190,7 +194,7 @@ async function converse(seed: number): Promise<{ worlds: World[]; stats: Stats }
 
     // Schedule: drop some, reorder the rest inside the run, duplicate some, hold a few back for
     // a later turn of the same receiver, and sometimes replay a recently received message.
-    const kept = run.filter((m) => !rng.chance(DROP));
+    const kept = run.filter(() => !rng.chance(DROP));
     stats.dropped += run.length - kept.length;
     let schedule: Sent[] = [...kept];
     const mode = rng.int(0, 3);
@@ -199,7 +203,7 @@ async function converse(seed: number): Promise<{ worlds: World[]; stats: Stats }
     for (const m of kept) {
       if (rng.chance(DUPLICATE)) schedule.splice(rng.int(0, schedule.length), 0, m);
     }
-    const holdNow = schedule.filter((m) => rng.chance(HOLD));
+    const holdNow = schedule.filter(() => rng.chance(HOLD));
     schedule = schedule.filter((m) => !holdNow.includes(m));
     const due = held[receiver].filter((h) => h.due <= stats.turns);
     held[receiver] = held[receiver].filter((h) => h.due > stats.turns);
@@ -506,4 +510,72 @@ describe('legitimately undecryptable messages are refused by both implementation
       await pingPong(pair, 2);
     }
   });
+});
+
+// -- field 5 edge cases, chiffre against libsignal's own verdict -----------------------------------
+
+describe('field 5 edge cases: chiffre gives the verdict libsignal 0.103 gives', () => {
+  type Case = readonly [name: string, pq: Uint8Array | undefined, salt: 'real' | 'none'];
+  const hdr0 = Uint8Array.of(1, 0, ...new Uint8Array(32));
+  const cases: readonly Case[] = [
+    ['V1 epoch 1 index 0 (no key), unsalted', Uint8Array.of(1, 1, 0, 0), 'none'],
+    ['V1 epoch 1 index 0 (no key), salted', Uint8Array.of(1, 1, 0, 0), 'real'],
+    ['no field 5 (V0), unsalted', undefined, 'none'],
+    ['version 2 preamble, unsalted', Uint8Array.of(2, 1, 1, 0), 'none'],
+    ['version 2 preamble, salted with the V1 key', Uint8Array.of(2, 1, 1, 0), 'real'],
+    ['version 2 preamble and chunk, salted', Uint8Array.of(2, 1, 1, ...hdr0), 'real'],
+    ['bare version byte 2, unsalted', Uint8Array.of(2), 'none'],
+    ['bare version byte 2, salted', Uint8Array.of(2), 'real'],
+  ];
+
+  /** The verdict of a receiver on a message chiffre forged (correct MAC for the given salt). */
+  async function verdict(
+    receiver: 'libsignal' | 'chiffre',
+    phase: 'first message' | 'after negotiation',
+    [, pq, salt]: Case,
+  ): Promise<Outcome> {
+    const pt = new TextEncoder().encode('edge');
+    if (receiver === 'libsignal') {
+      const pair = await establishSpqr(lib, 'chiffre');
+      if (phase === 'after negotiation') await pingPong(pair, 3);
+      const m = forgeAsSender(pair.chiffre, pair.libAddress, pq, salt, pt);
+      const before = snapshotOf(pair, 'libsignal');
+      const r = await tryDecrypt(lib, pair.l, m);
+      if (r.outcome !== 'ok') expect(snapshotOf(pair, 'libsignal')).toBe(before);
+      // Either way the session goes on.
+      await pingPong(pair, 1);
+      return r.outcome;
+    }
+    const duo = await makeDuo();
+    if (phase === 'after negotiation') {
+      for (let i = 0; i < 3; i++) {
+        await duo.exchange(duo.alice, `a${i}`);
+        await duo.exchange(duo.bob, `b${i}`);
+      }
+    }
+    const m = forgeAsSender(duo.alice, duo.bob.address, pq, salt, pt);
+    const peer: Peer = {
+      impl: 'chiffre',
+      encrypt: (p) => duo.bob.manager.encrypt(duo.alice.address, p),
+      decrypt: (x) => duo.bob.manager.decrypt(duo.alice.address, x),
+    };
+    return (await tryDecrypt(lib, peer, m)).outcome;
+  }
+
+  for (const phase of ['first message', 'after negotiation'] as const) {
+    it(`${phase}: every case gets the same verdict`, async () => {
+      const table: string[] = [];
+      const mismatches: string[] = [];
+      for (const c of cases) {
+        const l = await verdict('libsignal', phase, c);
+        const ch = await verdict('chiffre', phase, c);
+        table.push(`${c[0]}: libsignal ${l}, chiffre ${ch}`);
+        if (l !== ch) mismatches.push(`${c[0]}: libsignal ${l}, chiffre ${ch}`);
+      }
+      // Sanity: the harness can tell both verdicts apart.
+      expect(table.some((t) => t.includes('libsignal ok'))).toBe(true);
+      expect(table.some((t) => t.includes('libsignal refused'))).toBe(true);
+      expect(mismatches).toEqual([]);
+    });
+  }
 });

@@ -17,7 +17,6 @@ import {
   enc,
   establishSpqr,
   field5,
-  type Impl,
   lib0103,
   lib090 as lib,
   makeChiffreV0,
@@ -58,10 +57,13 @@ async function negotiate(pair: SpqrPair, policy: Policy): Promise<void> {
     expect(pq?.epoch).toBe(1);
     expect(pq?.payload.type).toBe('hdr');
     expect(e.index).toBe(aliceKeyed ? i + 1 : 0);
-    if (!aliceIsChiffre) {
-      // chiffre (Bob) settled on V1 with its first received message.
-      expect(await pair.status()).toMatchObject({ version: 1, negotiating: false, epoch: 1 });
-    }
+    // chiffre as Bob settles on V1 with its first received message; as Alice it is still
+    // negotiating, having heard nothing yet.
+    expect(await pair.status()).toMatchObject({
+      version: 1,
+      negotiating: aliceIsChiffre,
+      epoch: 1,
+    });
   }
   // Bob's reply is keyed (his chain started when he received V1), and so is everything after.
   const reply = await send(pair.bob, pair.alice, 'bob first');
@@ -172,7 +174,7 @@ describe('a pre-SPQR (V0) peer', () => {
 
   it('a chiffre responder with an allow-v0 policy meets a 0.90 initiator in V1, not V0', async () => {
     // 0.90 offers V1 (index 0 at first): 'allow-v0' must not fall back when V1 is on offer.
-    const pair = await establishSpqr(lib, 'libsignal' as Impl, { policy: 'allow-v0' });
+    const pair = await establishSpqr(lib, 'libsignal', { policy: 'allow-v0' });
     await send(pair.alice, pair.bob, 'hello');
     expect(await pair.status()).toMatchObject({ version: 1, negotiating: false });
     const reply = await send(pair.bob, pair.alice, 'hi');

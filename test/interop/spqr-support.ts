@@ -21,7 +21,6 @@ import {
 } from '../support/libsignal.js';
 import { makeParty, type Party } from '../support/parties.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Lib = any;
 
 const require = createRequire(import.meta.url);

@@ -130,9 +130,9 @@ describe('XEdDSA interop with libsignal 0.90', () => {
       const spkPublic = spk.keyPair.publicKey.serialize();
       expect(libIdentity.verify(Buffer.from(spkPublic), Buffer.from(spk.signature))).toBe(true);
       // The signature covers the 33-byte serialized key, not the raw 32 bytes.
-      expect(libIdentity.verify(Buffer.from(spkPublic.subarray(1)), Buffer.from(spk.signature))).toBe(
-        false,
-      );
+      expect(
+        libIdentity.verify(Buffer.from(spkPublic.subarray(1)), Buffer.from(spk.signature)),
+      ).toBe(false);
       const kyber = KyberPreKeyRecord.generate(identity, i + 1, Date.now());
       const kyberPublic = kyber.keyPair.publicKey.serialize();
       expect(kyberPublic.length).toBe(1569);

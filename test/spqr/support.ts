@@ -217,7 +217,7 @@ export function forgeForReceiver(
  * A message built as `sender` would build its next one, but with field 5 = `pq` and the message
  * keys salted with `salt` ('real': the salt `sender`'s SPQR state would really use next; 'none':
  * unsalted). The Double Ratchet step is committed to `sender`'s store (so the next genuine message
- * uses the next counter); the SPQR state is not.
+ * uses the next counter), and so is the SPQR step when its key was used ('real').
  */
 export function forgeAsSender(
   sender: Party,
@@ -245,7 +245,13 @@ export function forgeAsSender(
     body,
     mac8(keys.macKey, state.localIdentityKey, state.remoteIdentityKey, body),
   );
-  sender.store.storeSession(to, record.withCurrentState({ ...step.state, pqRatchet: state.pqRatchet }));
+  sender.store.storeSession(
+    to,
+    record.withCurrentState({
+      ...step.state,
+      pqRatchet: salt === 'real' ? real.state : state.pqRatchet,
+    }),
+  );
   if (pending === undefined) return { type: 'whisper', body: inner };
   return {
     type: 'prekey',

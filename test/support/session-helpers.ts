@@ -23,6 +23,7 @@ import {
   type RandomSource,
   type SessionRecord,
   SessionManager,
+  type SessionManagerOptions,
   type SignalErrorCode,
   SignedPreKeyRecord,
 } from '../../src/index.js';
@@ -87,12 +88,14 @@ export function fixedRandom(...chunks: readonly Uint8Array[]): RandomSource {
 /** An {@link InMemoryProtocolStore} whose commit and session loads can be made to fail. */
 export class TestStore extends InMemoryProtocolStore {
   /** When set, every commit fails with `error` (thrown, or as a rejected promise). */
-  commitFailure: { readonly error: unknown; readonly async: boolean } | undefined;
-  /** When set, every `loadSession` throws it. */
+  commitFailure: { readonly error: Error; readonly async: boolean } | undefined;
+  /** When set, every `loadSession` throws it (any value: adapters may throw non-errors). */
   loadSessionFailure: unknown;
   /** Number of commits that reached the in-memory maps (successful or refused by the store). */
   commits = 0;
 
+  // The store contract allows a value or a promise (MaybePromise).
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   override commit(changes: ChangeSet): void | Promise<void> {
     const failure = this.commitFailure;
     if (failure !== undefined) {
@@ -104,6 +107,7 @@ export class TestStore extends InMemoryProtocolStore {
   }
 
   override loadSession(address: ProtocolAddress): SessionRecord | null {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- adapters may throw anything
     if (this.loadSessionFailure !== undefined) throw this.loadSessionFailure;
     return super.loadSession(address);
   }
@@ -136,6 +140,7 @@ export function makeTestParty(
     now?: () => number;
     random?: RandomSource;
     registrationId?: number;
+    spqrPolicy?: SessionManagerOptions['spqrPolicy'];
   } = {},
 ): TestParty {
   const identity = options.identity ?? IdentityKeyPair.generate(options.random);
@@ -147,6 +152,7 @@ export function makeTestParty(
     localAddress: address,
     ...(options.random === undefined ? {} : { random: options.random }),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.spqrPolicy === undefined ? {} : { spqrPolicy: options.spqrPolicy }),
   });
   let nextId = 1;
   return {
@@ -228,7 +234,7 @@ export async function expectWorking(a: TestParty, b: TestParty): Promise<void> {
 
 /** The stored record of `owner` for `peer` (deserialized from the store's bytes). */
 export async function recordOf(owner: TestParty, peer: TestParty): Promise<SessionRecord> {
-  const record = await owner.store.loadSession(peer.address);
+  const record = await Promise.resolve(owner.store.loadSession(peer.address));
   if (record === null) throw new Error(`${owner.name} has no record for ${peer.name}`);
   return record;
 }
@@ -250,7 +256,7 @@ export async function expectSignalError<C extends SignalErrorCode>(
   message?: string | RegExp,
 ): Promise<Extract<AnySignalError, { code: C }>> {
   try {
-    await (typeof op === 'function' ? op() : op);
+    await Promise.resolve(typeof op === 'function' ? op() : op);
   } catch (e) {
     if (!isSignalError(e, code)) {
       expect.fail(`expected ${code}, got ${describeError(e)}`);
@@ -295,6 +301,20 @@ export function onlySignalErrors(fn: () => unknown): 'ok' | SignalErrorCode {
       expect.fail(`expected success or a SignalError, got ${describeError(e)}`);
     return e.code;
   }
+}
+
+/**
+ * Byte equality with a readable failure. (vitest's `toEqual` walks typed arrays element by element,
+ * which is slow for records of several kilobytes inside properties.)
+ */
+export function expectSameBytes(actual: Uint8Array, expected: Uint8Array): void {
+  const same =
+    actual.length === expected.length &&
+    Buffer.compare(
+      Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength),
+      Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength),
+    ) === 0;
+  if (!same) expect(bytesToHex(actual)).toBe(bytesToHex(expected));
 }
 
 // ------------------------------------------------------------------------------------------
