@@ -5,8 +5,9 @@
  *
  * What this module owns:
  * - The database schema: an object store `records` keyed by `[kind, id]` holding
- *   `{ version, bytes }`, versioned through the IndexedDB database version with forward
- *   migrations, plus the application's own object stores (created on request).
+ *   `{ version, bytes }`, and `tombstones` so that versions never repeat after a delete; versioned
+ *   through the IndexedDB database version with forward migrations; plus the application's own
+ *   object stores (created on request).
  * - Atomic batches: one `readwrite` transaction per batch, with every compare-and-swap
  *   expectation checked inside it, so a stale writer (another tab) gets `ConcurrencyError` and
  *   nothing is written. The application's write (e.g. saving the decrypted message) runs in the
@@ -82,7 +83,7 @@ interface IdbDatabase {
     options?: { durability: IndexedDbDurability },
   ): IdbTransaction;
   close(): void;
-  onversionchange: ((event: unknown) => void) | null;
+  onversionchange: ((event: { readonly newVersion: number | null }) => void) | null;
   onclose: ((event: unknown) => void) | null;
 }
 
@@ -110,11 +111,15 @@ export interface LockManagerLike {
 const RECORDS = 'records';
 
 /**
- * The schema version of chiffre's part of the database. The IndexedDB database version is
- * `SCHEMA_VERSION * APPLICATION_VERSION_SPAN + applicationVersion`, so both parts only grow and
- * an upgrade knows which migrations of each side to run.
+ * The last version of each deleted record, keyed like {@link RECORDS}. A record created again
+ * continues from it, so a version is never reused: a writer holding a copy loaded before a
+ * delete and a re-create still fails its compare-and-swap (no ABA). One small entry per deleted
+ * key, removed when the key is written again.
  */
-const SCHEMA_VERSION = 1;
+const TOMBSTONES = 'tombstones';
+
+/** chiffre's own object stores. */
+const OWN_STORES: readonly string[] = [RECORDS, TOMBSTONES];
 
 /** Application versions are `0 <= v < APPLICATION_VERSION_SPAN`. */
 const APPLICATION_VERSION_SPAN = 0x1_0000;
@@ -125,11 +130,20 @@ const APPLICATION_VERSION_SPAN = 0x1_0000;
  * a database created by an older release runs every step from its version on.
  */
 const MIGRATIONS: readonly ((db: IdbDatabase) => void)[] = [
-  // 0 → 1: the records store; keys are `[kind, id]` arrays, values `{ version, bytes }`.
+  // 0 → 1: records (keys `[kind, id]` arrays, values `{ version, bytes }`) and tombstones
+  // (same keys, values the deleted record's last version).
   (db) => {
     db.createObjectStore(RECORDS);
+    db.createObjectStore(TOMBSTONES);
   },
 ];
+
+/**
+ * The schema version of chiffre's part of the database (the number of migrations). The
+ * IndexedDB database version is `INDEXEDDB_SCHEMA_VERSION * 65536 + applicationVersion`, so both
+ * parts only grow and an upgrade knows which migrations of each side to run.
+ */
+export const INDEXEDDB_SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /** How long an IndexedDB commit waits for the disk; see {@link IndexedDbBackendOptions}. */
 export type IndexedDbDurability = 'strict' | 'relaxed' | 'default';
@@ -171,6 +185,11 @@ export interface IndexedDbBackendOptions {
 export interface IndexedDbBackend extends RecordBackend {
   /** The IndexedDB database name. */
   readonly name: string;
+  get(kind: RecordKind, id: string): Promise<StoredRecord | null>;
+  /** One `readwrite` transaction; see {@link openIndexedDbBackend} for `applicationWrite`. */
+  write(batch: RecordBatch): Promise<void>;
+  count(kind: RecordKind): Promise<number>;
+  ids(kind: RecordKind): Promise<string[]>;
   /**
    * Close the connection. Later calls reopen it; close it for good by dropping the backend
    * after `close()`.
@@ -252,7 +271,7 @@ interface OpenPlan {
 
 /** Open (creating or upgrading) the database; the connection closes itself on `versionchange`. */
 async function openDatabase(factory: IdbFactory, plan: OpenPlan): Promise<IdbDatabase> {
-  const target = SCHEMA_VERSION * APPLICATION_VERSION_SPAN + plan.applicationVersion;
+  const target = INDEXEDDB_SCHEMA_VERSION * APPLICATION_VERSION_SPAN + plan.applicationVersion;
   let upgradeFailure: { error: unknown } | undefined;
   let db: IdbDatabase;
   try {
@@ -264,8 +283,9 @@ async function openDatabase(factory: IdbFactory, plan: OpenPlan): Promise<IdbDat
         const oldSchema = Math.floor(event.oldVersion / APPLICATION_VERSION_SPAN);
         const oldApplication = event.oldVersion % APPLICATION_VERSION_SPAN;
         try {
-          for (let v = oldSchema; v < SCHEMA_VERSION; v++)
+          for (let v = oldSchema; v < INDEXEDDB_SCHEMA_VERSION; v++) {
             (MIGRATIONS[v] as (d: IdbDatabase) => void)(database);
+          }
           plan.upgrade?.(database, transaction, oldApplication);
           for (const store of plan.applicationStores) {
             if (!database.objectStoreNames.contains(store)) database.createObjectStore(store);
@@ -290,13 +310,13 @@ async function openDatabase(factory: IdbFactory, plan: OpenPlan): Promise<IdbDat
       // The database was upgraded by newer code (ours or the application's).
       throw new InvalidRecordError(
         `IndexedDB database ${plan.name} has a newer version than this code (schema ` +
-          `${String(SCHEMA_VERSION)}, application version ${String(plan.applicationVersion)})`,
+          `${String(INDEXEDDB_SCHEMA_VERSION)}, application version ${String(plan.applicationVersion)})`,
         { cause: error },
       );
     }
     throw new StorageError('indexeddb.open', { cause: error });
   }
-  for (const store of [RECORDS, ...plan.applicationStores]) {
+  for (const store of [...OWN_STORES, ...plan.applicationStores]) {
     if (!db.objectStoreNames.contains(store)) {
       db.close();
       throw new StorageError('indexeddb.open', {
@@ -316,6 +336,8 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
   readonly #keyRange: IdbKeyRangeStatic;
   readonly #durability: IndexedDbDurability;
   #db: Promise<IdbDatabase> | undefined;
+  /** Set when another connection deleted the database: never recreate it behind the app. */
+  #deleted = false;
 
   constructor(plan: OpenPlan, durability: IndexedDbDurability) {
     const { factory, keyRange } = indexedDbGlobals();
@@ -328,14 +350,24 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
 
   /** The open connection, reopened after a `versionchange` (another tab upgrading) or a close. */
   database(): Promise<IdbDatabase> {
+    if (this.#deleted) {
+      return Promise.reject(
+        new StorageError('indexeddb.open', {
+          cause: new Error(`IndexedDB database ${this.name} was deleted`),
+        }),
+      );
+    }
     if (this.#db === undefined) {
       const opening = openDatabase(this.#factory, this.#plan).then((db) => {
         const forget = (): void => {
           if (this.#db === opening) this.#db = undefined;
         };
         // Let a newer version (another tab) upgrade: close now, reopen on next use. Running
-        // transactions finish first; `close()` only stops new ones.
-        db.onversionchange = () => {
+        // transactions finish first; `close()` only stops new ones. A deletion (`newVersion`
+        // null, e.g. a logout in another tab) closes for good: reopening would silently create
+        // an empty database without this device's identity.
+        db.onversionchange = (event) => {
+          if (event.newVersion === null) this.#deleted = true;
           forget();
           db.close();
         };
@@ -430,9 +462,10 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
    */
   async write(batch: RecordBatch): Promise<void> {
     const app = batch.applicationWrite;
-    const scope = app === undefined ? [RECORDS] : [RECORDS, ...this.#plan.applicationStores];
+    const scope = [...OWN_STORES, ...(app === undefined ? [] : this.#plan.applicationStores)];
     const tx = await this.#transaction('indexeddb.write', scope, 'readwrite');
     const records = tx.objectStore(RECORDS);
+    const tombstones = tx.objectStore(TOMBSTONES);
 
     return new Promise<void>((resolve, reject) => {
       // Why the transaction is being aborted (the first reason wins).
@@ -472,29 +505,37 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
         reject(failure?.error ?? new StorageError('indexeddb.write', { cause: tx.error }));
       };
 
-      // Current versions of every record the batch touches (`null`: absent).
-      const current = new Map<string, number | null>();
+      // Every record the batch touches: its current version (`null`: absent) and the version of
+      // its tombstone (`0`: none), read inside the transaction.
+      const current = new Map<string, { version: number | null; tombstone: number }>();
       const touched = new Map<string, [RecordKind, string]>();
-      for (const w of [...batch.deletes, ...batch.puts])
+      for (const w of [...batch.deletes, ...batch.puts]) {
         touched.set(mapKey(w.kind, w.id), [w.kind, w.id]);
+      }
 
       const applyWrites = (): void => {
         if (failure !== undefined) return;
         try {
-          // Deletes first, then puts, as the reference backend does (a put after a delete of the
-          // same record starts again at version 1).
-          const versions = new Map(current);
+          // Deletes first, then puts, as the reference backend does. Versions continue across a
+          // delete (see TOMBSTONES).
+          const state = new Map([...current].map(([k, v]) => [k, { ...v }]));
           for (const d of batch.deletes) {
+            const s = state.get(mapKey(d.kind, d.id));
+            if (s === undefined || s.version === null) continue;
             records.delete(recordKey(d.kind, d.id));
-            versions.set(mapKey(d.kind, d.id), null);
+            tombstones.put(s.version, recordKey(d.kind, d.id));
+            s.tombstone = s.version;
+            s.version = null;
           }
           for (const p of batch.puts) {
-            const key = mapKey(p.kind, p.id);
-            const version = (versions.get(key) ?? 0) + 1;
+            const s = state.get(mapKey(p.kind, p.id));
+            if (s === undefined) throw new Error('internal: untracked record');
+            const key = recordKey(p.kind, p.id);
+            if (s.version === null && s.tombstone > 0) tombstones.delete(key);
+            s.version = (s.version ?? s.tombstone) + 1;
             // `slice()`: structured clone stores a view's whole underlying buffer, which may hold
             // unrelated (secret) bytes.
-            records.put({ version, bytes: p.bytes.slice() }, recordKey(p.kind, p.id));
-            versions.set(key, version);
+            records.put({ version: s.version, bytes: p.bytes.slice() }, key);
           }
           written = true;
         } catch (error) {
@@ -516,7 +557,7 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
         // slip in between this check and the puts below.
         for (const w of [...batch.puts, ...batch.deletes]) {
           if (w.expectedVersion === undefined) continue;
-          if ((current.get(mapKey(w.kind, w.id)) ?? null) !== w.expectedVersion) {
+          if ((current.get(mapKey(w.kind, w.id))?.version ?? null) !== w.expectedVersion) {
             fail(new ConcurrencyError(`${w.kind} ${w.id}`));
             return;
           }
@@ -536,18 +577,30 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
         else applyWrites();
       };
 
-      let pending = touched.size;
+      let pending = 2 * touched.size;
       if (pending === 0) {
         afterReads();
         return;
       }
+      const done = (): void => {
+        if (--pending === 0) afterReads();
+      };
       try {
         for (const [key, [kind, id]] of touched) {
-          const req = records.get(recordKey(kind, id));
-          req.onsuccess = () => {
-            const value = req.result;
-            current.set(key, isStoredValue(value) ? value.version : value === undefined ? null : 0);
-            if (--pending === 0) afterReads();
+          const entry = { version: null as number | null, tombstone: 0 };
+          current.set(key, entry);
+          const record = records.get(recordKey(kind, id));
+          record.onsuccess = () => {
+            const value = record.result;
+            // A malformed value counts as version 0: no expectation matches it, a put replaces it.
+            entry.version = value === undefined ? null : isStoredValue(value) ? value.version : 0;
+            done();
+          };
+          const tombstone = tombstones.get(recordKey(kind, id));
+          tombstone.onsuccess = () => {
+            const value = tombstone.result;
+            entry.tombstone = typeof value === 'number' && Number.isSafeInteger(value) ? value : 0;
+            done();
           };
         }
       } catch (error) {
@@ -565,7 +618,10 @@ class IndexedDbRecordBackend implements IndexedDbBackend {
  * synchronous with respect to the transaction: issue requests (and await only those requests'
  * results, e.g. through promise wrappers), never `fetch`, timers or other non-IndexedDB promises,
  * because IndexedDB commits a transaction as soon as a task ends with no request pending. A
- * write that breaks this rule fails with `ERR_STORAGE` and the batch is not written.
+ * write that breaks this rule fails with `ERR_STORAGE` and chiffre's records are not written
+ * (the application's requests issued before the offending `await` may have been committed).
+ * The application write runs after the compare-and-swap checks and before chiffre's puts; if it
+ * throws (or rejects), or any request of the transaction fails, nothing is written.
  *
  * @param name - the IndexedDB database name (one per account and device)
  * @param options - application stores, application schema version and upgrade, durability
@@ -594,8 +650,9 @@ export async function openIndexedDbBackend(
     throw new RangeError('applicationVersion must be an integer from 0 to 65535');
   }
   const applicationStores = [...(options.applicationStores ?? [])];
-  if (applicationStores.includes(RECORDS)) {
-    throw new TypeError(`"${RECORDS}" is chiffre's object store; choose another name`);
+  const clash = applicationStores.find((store) => OWN_STORES.includes(store));
+  if (clash !== undefined) {
+    throw new TypeError(`"${clash}" is one of chiffre's object stores; choose another name`);
   }
   const backend = new IndexedDbRecordBackend(
     { name, applicationStores, applicationVersion, upgrade: options.upgrade },
@@ -647,7 +704,15 @@ export async function openIndexedDbProtocolStore(
 
 // -- cross-tab locking ---------------------------------------------------------------------------------
 
-/** `navigator.locks` where the Web Locks API exists (browsers, workers), else `undefined`. */
+/**
+ * The Web Locks API's lock manager, where it exists.
+ *
+ * @returns `navigator.locks` (browsers and workers, secure contexts only), else `undefined`
+ * @example
+ * ```ts
+ * if (webLocks() === undefined) console.warn('tabs rely on version checks alone');
+ * ```
+ */
 export function webLocks(): LockManagerLike | undefined {
   const nav = (globalThis as { navigator?: { locks?: LockManagerLike } }).navigator;
   return nav?.locks ?? undefined;

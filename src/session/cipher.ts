@@ -58,7 +58,7 @@ export interface CipherContext {
 
 const EMPTY = new Uint8Array(0);
 /** The message of every SPQR failure, as libsignal words it. */
-const SPQR_FAILURE = 'post-quantum ratchet error';
+export const SPQR_FAILURE = 'post-quantum ratchet error';
 
 function computeMac(
   macKey: Uint8Array,

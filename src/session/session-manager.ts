@@ -58,6 +58,7 @@ import {
   decryptWithRecord,
   decryptWithState,
   encryptWithRecord,
+  SPQR_FAILURE,
 } from './cipher.js';
 import { KeyedLock } from './lock.js';
 
@@ -98,9 +99,10 @@ function versionOf(record: SessionRecord | null): number | null | undefined {
 }
 
 /** Carries the application's own error through the store, so decrypt rejects with it. */
-class ApplicationWriteFailure {
+class ApplicationWriteFailure extends Error {
   readonly error: unknown;
   constructor(error: unknown) {
+    super('application write failed');
     this.error = error;
   }
 }
@@ -212,7 +214,7 @@ export class SessionManager {
    * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
    * @throws {StorageError} `ERR_STORAGE`
    */
-  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
+  async encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     return this.#run(address, async () => {
       const record = await this.#loadSession(address);
@@ -241,7 +243,7 @@ export class SessionManager {
    * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY`
    * @throws {StorageError} `ERR_STORAGE`
    */
-  decrypt(
+  async decrypt(
     address: ProtocolAddress,
     message: CiphertextMessage,
     options?: DecryptOptions,
@@ -408,8 +410,11 @@ export class SessionManager {
       return decryptWithState(state, message.signalMessage, ctx, 'prekey');
     } catch (e) {
       if (isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e;
-      if (isSignalError(e))
+      // An SPQR failure keeps its own message; everything else is one authentication failure.
+      if (isSignalError(e, 'ERR_INVALID_MESSAGE') && e.message === SPQR_FAILURE) throw e;
+      if (isSignalError(e)) {
         throw new InvalidMessageError('decryption failed', 'prekey', { cause: e });
+      }
       throw e;
     }
   }

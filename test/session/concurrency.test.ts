@@ -28,7 +28,10 @@ interface Sent {
 }
 
 const keyOf = (m: CiphertextMessage): string => {
-  const s = m.type === 'prekey' ? decodePreKeySignalMessage(m.body).signalMessage : decodeSignalMessage(m.body);
+  const s =
+    m.type === 'prekey'
+      ? decodePreKeySignalMessage(m.body).signalMessage
+      : decodeSignalMessage(m.body);
   return `${s.ratchetKey.toHex()}#${String(s.counter)}`;
 };
 
@@ -41,8 +44,18 @@ describe('one session under concurrent use', () => {
     // A backlog in both directions, delivered inside the same Promise.all.
     const backlog: Sent[] = [];
     for (let i = 0; i < 15; i++) {
-      backlog.push({ from: alice, to: bob, text: `backlog a${String(i)}`, message: await encryptText(alice, bob, `backlog a${String(i)}`) });
-      backlog.push({ from: bob, to: alice, text: `backlog b${String(i)}`, message: await encryptText(bob, alice, `backlog b${String(i)}`) });
+      backlog.push({
+        from: alice,
+        to: bob,
+        text: `backlog a${String(i)}`,
+        message: await encryptText(alice, bob, `backlog a${String(i)}`),
+      });
+      backlog.push({
+        from: bob,
+        to: alice,
+        text: `backlog b${String(i)}`,
+        message: await encryptText(bob, alice, `backlog b${String(i)}`),
+      });
     }
     backlog.reverse();
 
@@ -50,7 +63,10 @@ describe('one session under concurrent use', () => {
     const tasks: Promise<string>[] = [];
     for (const s of backlog) tasks.push(decryptText(s.to, s.from, s.message));
     for (let i = 0; i < 35; i++) {
-      for (const [from, to] of [[alice, bob], [bob, alice]] as const) {
+      for (const [from, to] of [
+        [alice, bob],
+        [bob, alice],
+      ] as const) {
         const text = `${from.name} live ${String(i)}`;
         tasks.push(
           (async () => {
@@ -85,7 +101,9 @@ describe('one session under concurrent use', () => {
       const before = [snapshotOf(alice.store), snapshotOf(bob.store)];
       const kept = (await recordOf(s.to, s.from))
         .allStates()
-        .some((st) => st.receiverChains.some((c) => keyOf(s.message).startsWith(c.ratchetKey.toHex())));
+        .some((st) =>
+          st.receiverChains.some((c) => keyOf(s.message).startsWith(c.ratchetKey.toHex())),
+        );
       try {
         await s.to.manager.decrypt(s.from.address, s.message);
         expect.fail(`"${s.text}" decrypted twice`);
@@ -100,10 +118,14 @@ describe('one session under concurrent use', () => {
     expect(duplicates).toBeGreaterThan(0);
 
     // The records are within bounds and the session keeps working.
-    for (const [owner, peer] of [[alice, bob], [bob, alice]] as const) {
+    for (const [owner, peer] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
       for (const state of (await recordOf(owner, peer)).allStates()) {
         expect(state.receiverChains.length).toBeLessThanOrEqual(MAX_RECEIVER_CHAINS);
-        for (const c of state.receiverChains) expect(c.skippedKeys.length).toBeLessThanOrEqual(MAX_MESSAGE_KEYS);
+        for (const c of state.receiverChains)
+          expect(c.skippedKeys.length).toBeLessThanOrEqual(MAX_MESSAGE_KEYS);
       }
     }
     await expectWorking(alice, bob);
@@ -113,7 +135,9 @@ describe('one session under concurrent use', () => {
     const alice = makeTestParty('alice');
     const bob = makeTestParty('bob');
     await establish(alice, bob);
-    const messages = await Promise.all(Array.from({ length: 20 }, (_, i) => encryptText(alice, bob, `n${String(i)}`)));
+    const messages = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => encryptText(alice, bob, `n${String(i)}`)),
+    );
     const counters = messages.map((m) => decodeSignalMessage(m.body).counter);
     const first = counters[0]!;
     expect(counters).toEqual(counters.map((_, i) => first + i));
@@ -125,7 +149,9 @@ describe('one session under concurrent use', () => {
     const lock = new KeyedLock();
     const order: string[] = [];
     let release!: () => void;
-    const blocked = lock.run('a', () => new Promise<void>((r) => (release = r)).then(() => order.push('a')));
+    const blocked = lock.run('a', () =>
+      new Promise<void>((r) => (release = r)).then(() => order.push('a')),
+    );
     await lock.run('b', async () => {
       order.push('b');
     });

@@ -62,7 +62,11 @@ describe('30-day expiry of unacknowledged sessions', () => {
     await encryptText(alice, bob, 'last second');
     at(limit + 1000);
     expect(await alice.manager.hasSession(bob.address)).toBe(false);
-    await expectCleanFailure([alice.store], () => alice.manager.encrypt(bob.address, utf8('too late')), 'ERR_SESSION_NOT_FOUND');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.encrypt(bob.address, utf8('too late')),
+      'ERR_SESSION_NOT_FOUND',
+    );
   });
 
   it('an acknowledged session works at +365 days; a fresh bundle replaces an expired one', async () => {
@@ -76,19 +80,31 @@ describe('30-day expiry of unacknowledged sessions', () => {
     const carol = makeTestParty('carol', { now: () => T0 + 365 * DAY });
     await alice.manager.processPreKeyBundle(carol.address, await carol.bundle());
     at(400 * DAY);
-    await expectCleanFailure([alice.store], () => alice.manager.encrypt(carol.address, utf8('x')), 'ERR_SESSION_NOT_FOUND');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.encrypt(carol.address, utf8('x')),
+      'ERR_SESSION_NOT_FOUND',
+    );
     await alice.manager.processPreKeyBundle(carol.address, await carol.bundle());
     await send(alice, carol, 'fresh start');
   });
 
   it('encrypt without any session → ERR_SESSION_NOT_FOUND; decrypt of a whisper without a session too', async () => {
     const { alice, bob } = clocked();
-    await expectCleanFailure([alice.store], () => alice.manager.encrypt(bob.address, utf8('x')), 'ERR_SESSION_NOT_FOUND');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.encrypt(bob.address, utf8('x')),
+      'ERR_SESSION_NOT_FOUND',
+    );
     const carol = makeTestParty('carol');
     await carol.manager.processPreKeyBundle(bob.address, await bob.bundle());
     await send(carol, bob, 'hello');
     const whisper = await encryptText(bob, carol, 'to carol');
-    const e = await expectCleanFailure([alice.store], () => alice.manager.decrypt(bob.address, whisper), 'ERR_SESSION_NOT_FOUND');
+    const e = await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.decrypt(bob.address, whisper),
+      'ERR_SESSION_NOT_FOUND',
+    );
     expect(e.operation).toBe('decrypt');
   });
 });

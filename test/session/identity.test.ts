@@ -46,7 +46,11 @@ describe('a changed identity key', () => {
     await bob2.manager.processPreKeyBundle(alice.address, await alice.bundle());
     const m = await encryptText(bob2, alice, 'it is me, new phone');
     expect(m.type).toBe('prekey');
-    await expectCleanFailure([alice.store, bob.store], () => alice.manager.decrypt(bob.address, m), 'ERR_UNTRUSTED_IDENTITY');
+    await expectCleanFailure(
+      [alice.store, bob.store],
+      () => alice.manager.decrypt(bob.address, m),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
     // Meanwhile the old session keeps working both ways.
     await expectWorking(alice, bob);
 
@@ -55,20 +59,34 @@ describe('a changed identity key', () => {
     expect(await decryptText(alice, bob2, m)).toBe('it is me, new phone');
     await send(alice, bob2, 'welcome back');
     await send(bob2, alice, 'thanks');
-    expect((await recordOf(alice, bob2)).currentState!.remoteIdentityKey.equals(bob2.identity.publicKey)).toBe(true);
+    expect(
+      (await recordOf(alice, bob2)).currentState!.remoteIdentityKey.equals(bob2.identity.publicKey),
+    ).toBe(true);
 
     // A late message of the old identity decrypts on the archived session but is then refused by
     // the identity check, and nothing changes.
     const late = await encryptText(bob, alice, 'late from the old phone');
-    await expectCleanFailure([alice.store], () => alice.manager.decrypt(bob.address, late), 'ERR_UNTRUSTED_IDENTITY');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.decrypt(bob.address, late),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
     await send(bob2, alice, 'still fine');
   });
 
   it('encrypt and decrypt on an existing session whose identity is no longer trusted', async () => {
     const pending = await encryptText(bob, alice, 'in flight');
     alice.store.saveIdentity(bob.address, bob2.identity.publicKey);
-    await expectCleanFailure([alice.store], () => alice.manager.encrypt(bob.address, new Uint8Array(3)), 'ERR_UNTRUSTED_IDENTITY');
-    await expectCleanFailure([alice.store], () => alice.manager.decrypt(bob.address, pending), 'ERR_UNTRUSTED_IDENTITY');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.encrypt(bob.address, new Uint8Array(3)),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.decrypt(bob.address, pending),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
     // Trust restored: the very same message decrypts and the session goes on.
     alice.store.saveIdentity(bob.address, bob.identity.publicKey);
     expect(await decryptText(alice, bob, pending)).toBe('in flight');
@@ -84,7 +102,11 @@ describe('a changed identity key', () => {
     };
     const incoming = await encryptText(bob, alice, 'incoming');
     expect(await decryptText(alice, bob, incoming)).toBe('incoming');
-    await expectCleanFailure([alice.store], () => alice.manager.encrypt(bob.address, new Uint8Array(1)), 'ERR_UNTRUSTED_IDENTITY');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.encrypt(bob.address, new Uint8Array(1)),
+      'ERR_UNTRUSTED_IDENTITY',
+    );
     await expectCleanFailure(
       [alice.store],
       async () => alice.manager.processPreKeyBundle(bob.address, await bob.bundle()),

@@ -55,7 +55,11 @@ describe('Double Ratchet forward-jump limit (hazmat: chain advanced alone)', () 
     let state = r0.currentState!;
     for (let i = 0; i < MAX_FORWARD_JUMPS; i++) state = ratchetSendStep(state).state;
     const at25000 = encryptWithRecord(r0.withCurrentState(state), utf8('gap 25000'), ctx);
-    const at25001 = encryptWithRecord(r0.withCurrentState(ratchetSendStep(state).state), utf8('gap 25001'), ctx);
+    const at25001 = encryptWithRecord(
+      r0.withCurrentState(ratchetSendStep(state).state),
+      utf8('gap 25001'),
+      ctx,
+    );
     expect(decodeSignalMessage(at25000.message.body).counter).toBe(next + MAX_FORWARD_JUMPS);
     expect(decodeSignalMessage(at25001.message.body).counter).toBe(next + MAX_FORWARD_JUMPS + 1);
 
@@ -85,7 +89,9 @@ describe('genuine messages (Double Ratchet and SPQR both advance)', () => {
     let record: SessionRecord = await recordOf(alice, bob);
     const next = record.currentState!.senderChain.chainKey.index;
     const keep = new Map<number, CiphertextMessage>();
-    const wanted = new Set([MAX_MESSAGE_KEYS, 22_998, 22_999, 24_998, 24_999, 25_000, 25_001].map((g) => g));
+    const wanted = new Set(
+      [MAX_MESSAGE_KEYS, 22_998, 22_999, 24_998, 24_999, 25_000, 25_001].map((g) => g),
+    );
     for (let gap = 0; gap <= MAX_FORWARD_JUMPS + 1; gap++) {
       const r = encryptWithRecord(record, utf8(`gap ${String(gap)}`), ctx);
       if (wanted.has(gap)) keep.set(gap, r.message);
@@ -93,7 +99,11 @@ describe('genuine messages (Double Ratchet and SPQR both advance)', () => {
     }
     expect(decodeSignalMessage(keep.get(25_001)!.body).counter).toBe(next + 25_001);
 
-    await expectCleanFailure(stores(), () => bob.manager.decrypt(alice.address, keep.get(25_001)!), 'ERR_MESSAGE_GAP_TOO_LARGE');
+    await expectCleanFailure(
+      stores(),
+      () => bob.manager.decrypt(alice.address, keep.get(25_001)!),
+      'ERR_MESSAGE_GAP_TOO_LARGE',
+    );
 
     const before = stores().map(snapshotOf);
     let refused: unknown;
@@ -104,16 +114,27 @@ describe('genuine messages (Double Ratchet and SPQR both advance)', () => {
     }
     // SPQR's own jump check refuses it (libsignal: "post-quantum ratchet error", surfacing as a
     // decryption failure); a gap error would describe it better — either is accepted here.
-    expect(isSignalError(refused, 'ERR_INVALID_MESSAGE') || isSignalError(refused, 'ERR_MESSAGE_GAP_TOO_LARGE')).toBe(true);
+    expect(
+      isSignalError(refused, 'ERR_INVALID_MESSAGE') ||
+        isSignalError(refused, 'ERR_MESSAGE_GAP_TOO_LARGE'),
+    ).toBe(true);
     expect(stores().map(snapshotOf)).toEqual(before);
 
     expect(await decryptText(bob, alice, keep.get(24_999)!)).toBe('gap 24999');
     // The newest 2,000 skipped keys are kept: 22,999 … 24,998.
     expect(await decryptText(bob, alice, keep.get(24_998)!)).toBe('gap 24998');
     expect(await decryptText(bob, alice, keep.get(22_999)!)).toBe('gap 22999');
-    const e = await expectCleanFailure(stores(), () => bob.manager.decrypt(alice.address, keep.get(22_998)!), 'ERR_DUPLICATE_MESSAGE');
+    const e = await expectCleanFailure(
+      stores(),
+      () => bob.manager.decrypt(alice.address, keep.get(22_998)!),
+      'ERR_DUPLICATE_MESSAGE',
+    );
     expect(e.counter).toBe(next + 22_998);
-    await expectCleanFailure(stores(), () => bob.manager.decrypt(alice.address, keep.get(MAX_MESSAGE_KEYS)!), 'ERR_DUPLICATE_MESSAGE');
+    await expectCleanFailure(
+      stores(),
+      () => bob.manager.decrypt(alice.address, keep.get(MAX_MESSAGE_KEYS)!),
+      'ERR_DUPLICATE_MESSAGE',
+    );
 
     // Alice's device has sent all of them; the conversation goes on.
     alice.store.storeSession(bob.address, record);

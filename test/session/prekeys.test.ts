@@ -5,7 +5,12 @@
  * stores unchanged on failure.
  */
 import { describe, expect, it } from 'vitest';
-import { MissingPreKeyError, type PreKeyBundle, PublicKey, SessionRecord } from '../../src/index.js';
+import {
+  MissingPreKeyError,
+  type PreKeyBundle,
+  PublicKey,
+  SessionRecord,
+} from '../../src/index.js';
 import {
   decryptText,
   encryptText,
@@ -43,7 +48,11 @@ describe('missing prekeys', () => {
     bob.store.removeSignedPreKey(bundle.signedPreKeyId as never);
     await alice.manager.processPreKeyBundle(bob.address, bundle);
     const m = await encryptText(alice, bob, 'hello');
-    const signed = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_MISSING_PREKEY');
+    const signed = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_MISSING_PREKEY',
+    );
     expect([signed.kind, signed.id]).toEqual(['signed', bundle.signedPreKeyId]);
 
     const carol = makeTestParty('carol');
@@ -51,7 +60,11 @@ describe('missing prekeys', () => {
     bob.store.removeKyberPreKey(bundle2.kyberPreKeyId as never);
     await carol.manager.processPreKeyBundle(bob.address, bundle2);
     const m2 = await encryptText(carol, bob, 'hello');
-    const kyber = await expectCleanFailure([bob.store], () => bob.manager.decrypt(carol.address, m2), 'ERR_MISSING_PREKEY');
+    const kyber = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(carol.address, m2),
+      'ERR_MISSING_PREKEY',
+    );
     expect([kyber.kind, kyber.id]).toEqual(['kyber', bundle2.kyberPreKeyId]);
   });
 
@@ -65,7 +78,11 @@ describe('missing prekeys', () => {
     expect(await decryptText(bob, alice, m)).toBe('once');
     expect(snapshotOf(bob.store)[`prekey:${String(bundle.preKeyId)}`]).toBeUndefined();
     bob.store.storeSession(alice.address, SessionRecord.empty());
-    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_MISSING_PREKEY');
+    const e = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_MISSING_PREKEY',
+    );
     expect([e.kind, e.id]).toEqual(['one-time', bundle.preKeyId]);
     expect(e.message).toBe(`missing one-time prekey ${String(bundle.preKeyId)}`);
   });
@@ -78,7 +95,11 @@ describe('missing prekeys', () => {
     const m = await encryptText(alice, bob, 'once');
     expect(await decryptText(bob, alice, m)).toBe('once');
     bob.store.storeSession(alice.address, SessionRecord.empty());
-    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_MISSING_PREKEY');
+    const e = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_MISSING_PREKEY',
+    );
     expect([e.kind, e.id]).toEqual(['kyber', bundle.kyberPreKeyId]);
   });
 
@@ -88,7 +109,11 @@ describe('missing prekeys', () => {
     const bundle = await bob.bundle();
     await alice.manager.processPreKeyBundle(bob.address, { ...bundle, preKeyId: 1234 });
     const bad = await encryptText(alice, bob, 'lost');
-    await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, bad), 'ERR_MISSING_PREKEY');
+    await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, bad),
+      'ERR_MISSING_PREKEY',
+    );
     await establish(alice, bob);
     await expectWorking(alice, bob);
   });
@@ -122,7 +147,11 @@ describe('bundle checks (nothing stored on failure)', () => {
     ]) {
       await expectCleanFailure(
         [alice.store],
-        () => alice.manager.processPreKeyBundle(bob.address, { ...bundle, signedPreKeySignature: signature }),
+        () =>
+          alice.manager.processPreKeyBundle(bob.address, {
+            ...bundle,
+            signedPreKeySignature: signature,
+          }),
         'ERR_INVALID_SIGNATURE',
         'signed prekey signature is invalid',
       );
@@ -132,10 +161,18 @@ describe('bundle checks (nothing stored on failure)', () => {
 
   it('a bad Kyber signature → ERR_INVALID_SIGNATURE', async () => {
     const { alice, bob, bundle } = await setup();
-    for (const signature of [flip(bundle.kyberPreKeySignature, 5), bundle.signedPreKeySignature, new Uint8Array(64)]) {
+    for (const signature of [
+      flip(bundle.kyberPreKeySignature, 5),
+      bundle.signedPreKeySignature,
+      new Uint8Array(64),
+    ]) {
       await expectCleanFailure(
         [alice.store],
-        () => alice.manager.processPreKeyBundle(bob.address, { ...bundle, kyberPreKeySignature: signature }),
+        () =>
+          alice.manager.processPreKeyBundle(bob.address, {
+            ...bundle,
+            kyberPreKeySignature: signature,
+          }),
         'ERR_INVALID_SIGNATURE',
         'Kyber prekey signature is invalid',
       );
@@ -146,23 +183,47 @@ describe('bundle checks (nothing stored on failure)', () => {
     const { alice, bob, bundle } = await setup();
     const mallory = makeTestParty('mallory');
     const forged = { ...bundle, identityKey: mallory.identity.publicKey };
-    await expectCleanFailure([alice.store], () => alice.manager.processPreKeyBundle(bob.address, forged), 'ERR_INVALID_SIGNATURE');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.processPreKeyBundle(bob.address, forged),
+      'ERR_INVALID_SIGNATURE',
+    );
   });
 
   it.each([
     ['u = 0', new Uint8Array(32)],
     ['u = 1', Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0))],
-    ['u = p - 1', Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xec : i === 31 ? 0x7f : 0xff))],
-    ['u = p (non-canonical 0)', Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff))],
-    ['order-8 point', Uint8Array.from([0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00])],
+    [
+      'u = p - 1',
+      Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xec : i === 31 ? 0x7f : 0xff)),
+    ],
+    [
+      'u = p (non-canonical 0)',
+      Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff)),
+    ],
+    [
+      'order-8 point',
+      Uint8Array.from([
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+      ]),
+    ],
   ])('a validly signed low-order signed prekey (%s) → ERR_INVALID_KEY', async (_name, raw) => {
     const { alice, bob, bundle } = await setup();
     const lowOrder = PublicKey.fromRaw(raw);
     const signedPreKeySignature = bob.identity.privateKey.sign(lowOrder.serialize());
-    expect(bob.identity.publicKey.verifySignature(lowOrder.serialize(), signedPreKeySignature)).toBe(true);
+    expect(
+      bob.identity.publicKey.verifySignature(lowOrder.serialize(), signedPreKeySignature),
+    ).toBe(true);
     const e = await expectCleanFailure(
       [alice.store],
-      () => alice.manager.processPreKeyBundle(bob.address, { ...bundle, signedPreKey: lowOrder, signedPreKeySignature }),
+      () =>
+        alice.manager.processPreKeyBundle(bob.address, {
+          ...bundle,
+          signedPreKey: lowOrder,
+          signedPreKeySignature,
+        }),
       'ERR_INVALID_KEY',
     );
     expect(e.message).toBe('low-order signed prekey');
@@ -173,7 +234,11 @@ describe('bundle checks (nothing stored on failure)', () => {
     const { alice, bob, bundle } = await setup();
     await expectCleanFailure(
       [alice.store],
-      () => alice.manager.processPreKeyBundle(bob.address, { ...bundle, preKey: PublicKey.fromRaw(new Uint8Array(32)) }),
+      () =>
+        alice.manager.processPreKeyBundle(bob.address, {
+          ...bundle,
+          preKey: PublicKey.fromRaw(new Uint8Array(32)),
+        }),
       'ERR_INVALID_KEY',
       'low-order one-time prekey',
     );
@@ -182,17 +247,23 @@ describe('bundle checks (nothing stored on failure)', () => {
   it.each([
     ['u = 0', new Uint8Array(32)],
     ['u = 1', Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 1 : 0))],
-  ])('a low-order identity key (%s) with garbage signatures → a typed error', async (_name, raw) => {
-    const { alice, bob, bundle } = await setup();
-    const before = snapshotOf(alice.store);
-    try {
-      await alice.manager.processPreKeyBundle(bob.address, { ...bundle, identityKey: PublicKey.fromRaw(raw) });
-      expect.fail('accepted a low-order identity key');
-    } catch (e) {
-      expect((e as { code?: string }).code).toMatch(/^ERR_INVALID_(SIGNATURE|KEY)$/);
-    }
-    expect(snapshotOf(alice.store)).toEqual(before);
-  });
+  ])(
+    'a low-order identity key (%s) with garbage signatures → a typed error',
+    async (_name, raw) => {
+      const { alice, bob, bundle } = await setup();
+      const before = snapshotOf(alice.store);
+      try {
+        await alice.manager.processPreKeyBundle(bob.address, {
+          ...bundle,
+          identityKey: PublicKey.fromRaw(raw),
+        });
+        expect.fail('accepted a low-order identity key');
+      } catch (e) {
+        expect((e as { code?: string }).code).toMatch(/^ERR_INVALID_(SIGNATURE|KEY)$/);
+      }
+      expect(snapshotOf(alice.store)).toEqual(before);
+    },
+  );
 
   it('an inconsistent bundle (prekey id without prekey) → ERR_INVALID_MESSAGE', async () => {
     const { alice, bob, bundle } = await setup();
@@ -208,7 +279,11 @@ describe('bundle checks (nothing stored on failure)', () => {
     const { alice, bob, bundle } = await setup();
     await expectCleanFailure(
       [alice.store],
-      () => alice.manager.processPreKeyBundle(bob.address, { ...bundle, kyberPreKeySignature: new Uint8Array(64) }),
+      () =>
+        alice.manager.processPreKeyBundle(bob.address, {
+          ...bundle,
+          kyberPreKeySignature: new Uint8Array(64),
+        }),
       'ERR_INVALID_SIGNATURE',
     );
     await alice.manager.processPreKeyBundle(bob.address, bundle);

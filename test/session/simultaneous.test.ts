@@ -27,7 +27,10 @@ describe('simultaneous initiation', () => {
     const fromBob = await encryptText(bob, alice, 'bob first');
     expect([fromAlice.type, fromBob.type]).toEqual(['prekey', 'prekey']);
     // Cross in flight.
-    const [atBob, atAlice] = await Promise.all([decryptText(bob, alice, fromAlice), decryptText(alice, bob, fromBob)]);
+    const [atBob, atAlice] = await Promise.all([
+      decryptText(bob, alice, fromAlice),
+      decryptText(alice, bob, fromBob),
+    ]);
     expect([atBob, atAlice]).toEqual(['alice first', 'bob first']);
 
     // Both now send on the session the other started; each finds it among its archived states.
@@ -128,12 +131,17 @@ describe('archived state promotion', () => {
     const bob = makeTestParty('bob');
     const bases: string[] = [];
     for (let i = 0; i < ARCHIVED_STATES_MAX_LENGTH + 2; i++) {
-      await alice.manager.processPreKeyBundle(bob.address, await bob.bundle({ oneTime: false, lastResort: true }));
+      await alice.manager.processPreKeyBundle(
+        bob.address,
+        await bob.bundle({ oneTime: false, lastResort: true }),
+      );
       bases.push((await recordOf(alice, bob)).currentState!.aliceBaseKey.toHex());
     }
     const r = await recordOf(alice, bob);
     expect(r.previousStates.length).toBe(ARCHIVED_STATES_MAX_LENGTH);
-    expect(r.previousStates.map((s) => s.aliceBaseKey.toHex())).toEqual(bases.slice(1, -1).reverse());
+    expect(r.previousStates.map((s) => s.aliceBaseKey.toHex())).toEqual(
+      bases.slice(1, -1).reverse(),
+    );
     expect(r.previousStates.every((s) => s.pendingPreKey === undefined)).toBe(true);
     await send(alice, bob, 'newest works');
   });

@@ -5,7 +5,8 @@
  * a duplicate).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { isSignalError, StorageError } from '../../src/index.js';
+import { RECORD_FORMAT_VERSION } from '../../src/constants.js';
+import { isSignalError, SessionRecord, StorageError } from '../../src/index.js';
 import {
   decryptText,
   encryptText,
@@ -52,7 +53,11 @@ describe.each([
   it('decrypt → ERR_STORAGE, no plaintext, nothing written; the same message decrypts on retry', async () => {
     const m = await encryptText(alice, bob, 'retry me');
     bob.store.commitFailure = { error: disk, async };
-    const e = await expectCleanFailure([alice.store, bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE');
+    const e = await expectCleanFailure(
+      [alice.store, bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_STORAGE',
+    );
     expect(e.cause).toBe(disk);
     bob.store.commitFailure = undefined;
     expect(await decryptText(bob, alice, m)).toBe('retry me');
@@ -63,7 +68,11 @@ describe.each([
     const carol = makeTestParty('carol');
     const bundle = await bob.bundle();
     carol.store.commitFailure = { error: disk, async };
-    await expectCleanFailure([carol.store], () => carol.manager.processPreKeyBundle(bob.address, bundle), 'ERR_STORAGE');
+    await expectCleanFailure(
+      [carol.store],
+      () => carol.manager.processPreKeyBundle(bob.address, bundle),
+      'ERR_STORAGE',
+    );
     expect(await carol.manager.hasSession(bob.address)).toBe(false);
     carol.store.commitFailure = undefined;
     await carol.manager.processPreKeyBundle(bob.address, bundle);
@@ -75,7 +84,11 @@ describe.each([
     await carol.manager.processPreKeyBundle(bob.address, await bob.bundle());
     const m = await encryptText(carol, bob, 'first contact');
     bob.store.commitFailure = { error: disk, async };
-    await expectCleanFailure([bob.store], () => bob.manager.decrypt(carol.address, m), 'ERR_STORAGE');
+    await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(carol.address, m),
+      'ERR_STORAGE',
+    );
     bob.store.commitFailure = undefined;
     expect(await decryptText(bob, carol, m)).toBe('first contact');
     await send(bob, carol, 'hello carol');
@@ -83,7 +96,11 @@ describe.each([
 
   it('archiveSession → ERR_STORAGE, nothing written', async () => {
     alice.store.commitFailure = { error: disk, async };
-    await expectCleanFailure([alice.store], () => alice.manager.archiveSession(bob.address), 'ERR_STORAGE');
+    await expectCleanFailure(
+      [alice.store],
+      () => alice.manager.archiveSession(bob.address),
+      'ERR_STORAGE',
+    );
     alice.store.commitFailure = undefined;
     await expectWorking(alice, bob);
   });
@@ -93,12 +110,21 @@ describe('other adapter failures', () => {
   it('loadSession throwing → ERR_STORAGE "loadSession"', async () => {
     const m = await encryptText(alice, bob, 'x');
     bob.store.loadSessionFailure = new TypeError('connection reset');
-    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE', 'storage operation failed: loadSession');
+    const e = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_STORAGE',
+      'storage operation failed: loadSession',
+    );
     expect(e.cause).toBeInstanceOf(TypeError);
-    const e2 = await expectCleanFailure([alice.store], async () => {
-      alice.store.loadSessionFailure = 'a string';
-      return alice.manager.encrypt(bob.address, utf8('y'));
-    }, 'ERR_STORAGE');
+    const e2 = await expectCleanFailure(
+      [alice.store],
+      async () => {
+        alice.store.loadSessionFailure = 'a string';
+        return alice.manager.encrypt(bob.address, utf8('y'));
+      },
+      'ERR_STORAGE',
+    );
     expect(e2.cause).toBe('a string');
     bob.store.loadSessionFailure = undefined;
     alice.store.loadSessionFailure = undefined;
@@ -106,11 +132,60 @@ describe('other adapter failures', () => {
     await expectWorking(alice, bob);
   });
 
+  it('a corrupt stored record is ERR_INVALID_RECORD, never a bad message or a storage error', async () => {
+    let corrupt: unknown;
+    try {
+      SessionRecord.deserialize(Uint8Array.of(RECORD_FORMAT_VERSION, 0x0a, 5));
+    } catch (e) {
+      corrupt = e;
+    }
+    expect(isSignalError(corrupt, 'ERR_INVALID_RECORD')).toBe(true);
+    const m = await encryptText(alice, bob, 'x');
+    bob.store.loadSessionFailure = corrupt;
+    await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_INVALID_RECORD',
+    );
+    await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.encrypt(alice.address, utf8('y')),
+      'ERR_INVALID_RECORD',
+    );
+    bob.store.loadSessionFailure = undefined;
+    expect(await decryptText(bob, alice, m)).toBe('x');
+  });
+
+  it('misuse (a plaintext that is not bytes, an unknown message type) is a TypeError, nothing written', async () => {
+    const before = [snapshotOf(alice.store), snapshotOf(bob.store)];
+    const misuse = async (op: () => Promise<unknown>): Promise<unknown> => {
+      try {
+        await op();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    expect(
+      await misuse(() => alice.manager.encrypt(bob.address, 'text' as unknown as Uint8Array)),
+    ).toBeInstanceOf(TypeError);
+    expect(
+      await misuse(() =>
+        alice.manager.decrypt(bob.address, { type: 'sealed', body: new Uint8Array(1) } as never),
+      ),
+    ).toBeInstanceOf(TypeError);
+    expect([snapshotOf(alice.store), snapshotOf(bob.store)]).toEqual(before);
+  });
+
   it('a store error that is already a SignalError passes through unchanged', async () => {
     const m = await encryptText(alice, bob, 'x');
     const own = new StorageError('custom');
     bob.store.commitFailure = { error: own, async: false };
-    const e = await expectCleanFailure([bob.store], () => bob.manager.decrypt(alice.address, m), 'ERR_STORAGE');
+    const e = await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, m),
+      'ERR_STORAGE',
+    );
     expect(e).toBe(own);
     bob.store.commitFailure = undefined;
   });

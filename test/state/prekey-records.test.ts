@@ -4,7 +4,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024, RECORD_FORMAT_VERSION } from '../../src/constants.js';
+import {
+  KEM_TYPE_KYBER1024,
+  KEM_TYPE_MLKEM1024,
+  RECORD_FORMAT_VERSION,
+} from '../../src/constants.js';
 import {
   IdentityKeyPair,
   KemKeyPair,
@@ -44,7 +48,14 @@ const samples: [string, string, AnyRecordClass, () => Uint8Array][] = [
     'KyberPreKeyRecord',
     'kyber prekey record',
     KyberPreKeyRecord,
-    () => new KyberPreKeyRecord(11, kem, identity.privateKey.sign(kem.publicKey.serialize()), 5, true).serialize(),
+    () =>
+      new KyberPreKeyRecord(
+        11,
+        kem,
+        identity.privateKey.sign(kem.publicKey.serialize()),
+        5,
+        true,
+      ).serialize(),
   ],
 ];
 
@@ -81,7 +92,9 @@ describe('prekey record round trips', () => {
       }),
       fcRuns(200),
     );
-    expect(identity.publicKey.verifySignature(spk.keyPair.publicKey.serialize(), spk.signature)).toBe(true);
+    expect(
+      identity.publicKey.verifySignature(spk.keyPair.publicKey.serialize(), spk.signature),
+    ).toBe(true);
   });
 
   it('KyberPreKeyRecord: any id, timestamp and last-resort flag; the signature verifies', () => {
@@ -107,7 +120,9 @@ describe('prekey record round trips', () => {
     for (const kemType of [KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024] as const) {
       const r = KyberPreKeyRecord.generate(identity, 3, 4, { kemType, lastResort: true });
       expect(r.keyPair.publicKey.type).toBe(kemType);
-      expect(identity.publicKey.verifySignature(r.keyPair.publicKey.serialize(), r.signature)).toBe(true);
+      expect(identity.publicKey.verifySignature(r.keyPair.publicKey.serialize(), r.signature)).toBe(
+        true,
+      );
       const back = KyberPreKeyRecord.deserialize(r.serialize());
       expect(back.keyPair.publicKey.type).toBe(kemType);
       expect(back.serialize()).toEqual(r.serialize());
@@ -129,21 +144,28 @@ describe.each(samples)('%s format version', (_name, kind, cls, make) => {
     expect(make()[0]).toBe(RECORD_FORMAT_VERSION);
   });
 
-  it.each([RECORD_FORMAT_VERSION + 1, 0xff])('format version %i → ERR_INVALID_RECORD "newer"', (v) => {
-    const bytes = make();
-    bytes[0] = v;
-    const e = expectSignalErrorSync(
-      () => cls.deserialize(bytes),
-      'ERR_INVALID_RECORD',
-      `invalid record: ${kind}: format version ${String(v)} is newer than this library supports`,
-    );
-    expect(e.reason).toContain('newer');
-  });
+  it.each([RECORD_FORMAT_VERSION + 1, 0xff])(
+    'format version %i → ERR_INVALID_RECORD "newer"',
+    (v) => {
+      const bytes = make();
+      bytes[0] = v;
+      const e = expectSignalErrorSync(
+        () => cls.deserialize(bytes),
+        'ERR_INVALID_RECORD',
+        `invalid record: ${kind}: format version ${String(v)} is newer than this library supports`,
+      );
+      expect(e.reason).toContain('newer');
+    },
+  );
 
   it('format version 0 and empty input → ERR_INVALID_RECORD', () => {
     const bytes = make();
     bytes[0] = 0;
-    expectSignalErrorSync(() => cls.deserialize(bytes), 'ERR_INVALID_RECORD', /unknown format version 0/);
+    expectSignalErrorSync(
+      () => cls.deserialize(bytes),
+      'ERR_INVALID_RECORD',
+      /unknown format version 0/,
+    );
     expectSignalErrorSync(() => cls.deserialize(new Uint8Array(0)), 'ERR_INVALID_RECORD', /empty/);
   });
 });
@@ -153,7 +175,11 @@ describe('prekey record field checks', () => {
   const other = KeyPair.generate();
 
   it('PreKeyRecord: mismatched key pair, missing fields, wrong lengths → ERR_INVALID_RECORD', () => {
-    const build = (pub: Uint8Array | undefined, priv: Uint8Array | undefined, id: number | undefined): Uint8Array => {
+    const build = (
+      pub: Uint8Array | undefined,
+      priv: Uint8Array | undefined,
+      id: number | undefined,
+    ): Uint8Array => {
       const w = new ProtobufWriter();
       if (id !== undefined) w.uint32(1, id);
       if (pub !== undefined) w.bytes(2, pub);
@@ -168,9 +194,21 @@ describe('prekey record field checks', () => {
       'ERR_INVALID_RECORD',
       'invalid record: prekey record: key pair mismatch',
     );
-    expectSignalErrorSync(() => PreKeyRecord.deserialize(build(pub, priv, undefined)), 'ERR_INVALID_RECORD', /missing field 1/);
-    expectSignalErrorSync(() => PreKeyRecord.deserialize(build(undefined, priv, 4)), 'ERR_INVALID_RECORD', /missing field 2/);
-    expectSignalErrorSync(() => PreKeyRecord.deserialize(build(pub, undefined, 4)), 'ERR_INVALID_RECORD', /missing field 3/);
+    expectSignalErrorSync(
+      () => PreKeyRecord.deserialize(build(pub, priv, undefined)),
+      'ERR_INVALID_RECORD',
+      /missing field 1/,
+    );
+    expectSignalErrorSync(
+      () => PreKeyRecord.deserialize(build(undefined, priv, 4)),
+      'ERR_INVALID_RECORD',
+      /missing field 2/,
+    );
+    expectSignalErrorSync(
+      () => PreKeyRecord.deserialize(build(pub, undefined, 4)),
+      'ERR_INVALID_RECORD',
+      /missing field 3/,
+    );
     expectSignalErrorSync(
       () => PreKeyRecord.deserialize(build(pub, priv.subarray(1), 4)),
       'ERR_INVALID_RECORD',
@@ -194,15 +232,19 @@ describe('prekey record field checks', () => {
       return withVersion(w.finish());
     };
     const sig = new Uint8Array(64).fill(3);
-    expect(SignedPreKeyRecord.deserialize(build(BigInt(Number.MAX_SAFE_INTEGER), sig)).timestamp).toBe(
-      Number.MAX_SAFE_INTEGER,
-    );
+    expect(
+      SignedPreKeyRecord.deserialize(build(BigInt(Number.MAX_SAFE_INTEGER), sig)).timestamp,
+    ).toBe(Number.MAX_SAFE_INTEGER);
     expectSignalErrorSync(
       () => SignedPreKeyRecord.deserialize(build(BigInt(Number.MAX_SAFE_INTEGER) + 1n, sig)),
       'ERR_INVALID_RECORD',
       'invalid record: signed prekey record: bad timestamp',
     );
-    expectSignalErrorSync(() => SignedPreKeyRecord.deserialize(build(undefined, sig)), 'ERR_INVALID_RECORD', /bad timestamp/);
+    expectSignalErrorSync(
+      () => SignedPreKeyRecord.deserialize(build(undefined, sig)),
+      'ERR_INVALID_RECORD',
+      /bad timestamp/,
+    );
     expectSignalErrorSync(
       () => SignedPreKeyRecord.deserialize(build(1n, sig.subarray(1))),
       'ERR_INVALID_RECORD',
@@ -213,13 +255,21 @@ describe('prekey record field checks', () => {
   it('KyberPreKeyRecord: bad secret key, non-bool flag → ERR_INVALID_RECORD; absent flag = one-time', () => {
     const sk = kem.secretKey.serialize();
     const build = (secret: Uint8Array, flag: bigint | undefined): Uint8Array => {
-      const w = new ProtobufWriter().uint32(1, 1).bytes(2, secret).bytes(3, new Uint8Array(64)).uint64(4, 0n);
+      const w = new ProtobufWriter()
+        .uint32(1, 1)
+        .bytes(2, secret)
+        .bytes(3, new Uint8Array(64))
+        .uint64(4, 0n);
       if (flag !== undefined) w.uint64(5, flag);
       return withVersion(w.finish());
     };
     expect(KyberPreKeyRecord.deserialize(build(sk, undefined)).lastResort).toBe(false);
     expect(KyberPreKeyRecord.deserialize(build(sk, 1n)).lastResort).toBe(true);
-    expectSignalErrorSync(() => KyberPreKeyRecord.deserialize(build(sk, 2n)), 'ERR_INVALID_RECORD', /field 5 is not a bool/);
+    expectSignalErrorSync(
+      () => KyberPreKeyRecord.deserialize(build(sk, 2n)),
+      'ERR_INVALID_RECORD',
+      /field 5 is not a bool/,
+    );
     expectSignalErrorSync(
       () => KyberPreKeyRecord.deserialize(build(sk.subarray(0, 100), 0n)),
       'ERR_INVALID_RECORD',
@@ -239,6 +289,8 @@ describe('prekey record field checks', () => {
     expect(() => new PreKeyRecord(2 ** 32, kp)).toThrow(RangeError);
     expect(() => new SignedPreKeyRecord(1, kp, new Uint8Array(64), -1)).toThrow(RangeError);
     expect(() => new SignedPreKeyRecord(1, kp, new Uint8Array(63), 0)).toThrow(RangeError);
-    expect(() => new KyberPreKeyRecord(1, kem, new Uint8Array(64), 2 ** 53, false)).toThrow(RangeError);
+    expect(() => new KyberPreKeyRecord(1, kem, new Uint8Array(64), 2 ** 53, false)).toThrow(
+      RangeError,
+    );
   });
 });

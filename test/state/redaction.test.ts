@@ -22,7 +22,11 @@ beforeAll(async () => {
 function secretsOf(record: SessionRecord): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const s of record.allStates()) {
-    out.push(s.rootKey, s.senderChain.chainKey.key, s.senderChain.ratchetKeyPair.privateKey.serialize());
+    out.push(
+      s.rootKey,
+      s.senderChain.chainKey.key,
+      s.senderChain.ratchetKeyPair.privateKey.serialize(),
+    );
     for (const c of s.receiverChains) {
       out.push(c.chainKey.key);
       for (const k of c.skippedKeys) out.push(k.seed);
@@ -77,7 +81,11 @@ describe('prekey record renderings', () => {
     const priv = r.keyPair.privateKey.serialize();
     expectNoSecrets(r, [priv]);
     expectNoSecrets(r.keyPair, [priv]);
-    expect(JSON.parse(renderings(r)[0]!)).toMatchObject({ type: 'PreKeyRecord', id: 1, privateKey: '<redacted>' });
+    expect(JSON.parse(renderings(r)[0]!)).toMatchObject({
+      type: 'PreKeyRecord',
+      id: 1,
+      privateKey: '<redacted>',
+    });
   });
 
   it('SignedPreKeyRecord', () => {

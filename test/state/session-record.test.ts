@@ -45,7 +45,12 @@ describe('SessionRecord round trip on real sessions', () => {
   });
 
   it('serialize → deserialize → serialize is byte-identical', () => {
-    for (const record of [busy.aliceRecord, busy.bobRecord, busy.pendingRecord, SessionRecord.empty()]) {
+    for (const record of [
+      busy.aliceRecord,
+      busy.bobRecord,
+      busy.pendingRecord,
+      SessionRecord.empty(),
+    ]) {
       const bytes = record.serialize();
       const again = SessionRecord.deserialize(bytes).serialize();
       expect(bytesToHex(again)).toBe(bytesToHex(bytes));
@@ -66,17 +71,22 @@ describe('SessionRecord round trip on real sessions', () => {
     const [x, y] = [copy.currentState!, busy.aliceRecord.currentState!];
     expect(x.rootKey).toEqual(y.rootKey);
     expect(x.senderChain.chainKey).toEqual(y.senderChain.chainKey);
-    expect(x.senderChain.ratchetKeyPair.publicKey.equals(y.senderChain.ratchetKeyPair.publicKey)).toBe(true);
+    expect(
+      x.senderChain.ratchetKeyPair.publicKey.equals(y.senderChain.ratchetKeyPair.publicKey),
+    ).toBe(true);
     expect(x.receiverChains.map((c) => c.ratchetKey.toHex())).toEqual(
       y.receiverChains.map((c) => c.ratchetKey.toHex()),
     );
-    expect(x.receiverChains.map((c) => c.skippedKeys)).toEqual(y.receiverChains.map((c) => c.skippedKeys));
+    expect(x.receiverChains.map((c) => c.skippedKeys)).toEqual(
+      y.receiverChains.map((c) => c.skippedKeys),
+    );
     expect(x.aliceBaseKey.equals(y.aliceBaseKey)).toBe(true);
     expect(x.localRegistrationId).toBe(y.localRegistrationId);
     expect(x.remoteRegistrationId).toBe(y.remoteRegistrationId);
     expect(copy.previousStates.length).toBe(busy.aliceRecord.previousStates.length);
 
-    const pending = SessionRecord.deserialize(busy.bobRecord.serialize()).currentState!.pendingPreKey!;
+    const pending = SessionRecord.deserialize(busy.bobRecord.serialize()).currentState!
+      .pendingPreKey!;
     const original = busy.bobRecord.currentState!.pendingPreKey!;
     expect(pending.kyberCiphertext).toEqual(original.kyberCiphertext);
     expect(pending.timestamp).toBe(original.timestamp);
@@ -135,7 +145,9 @@ describe('SessionRecord format version', () => {
   });
 
   it('a hand-built record without SPQR state loads, in the current format', () => {
-    const r = SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: 2, skippedPerChain: 3, pending: true })));
+    const r = SessionRecord.deserialize(
+      handBuiltRecord(handBuiltState({ chains: 2, skippedPerChain: 3, pending: true })),
+    );
     const s = r.currentState!;
     expect(s.receiverChains.length).toBe(2);
     expect(s.receiverChains[0]!.skippedKeys.length).toBe(3);
@@ -148,10 +160,15 @@ describe('SessionRecord format version', () => {
 
 describe('SessionRecord bounds on load', () => {
   it(`accepts exactly ${String(MAX_RECEIVER_CHAINS)} receiver chains, refuses ${String(MAX_RECEIVER_CHAINS + 1)}`, () => {
-    const ok = SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS })));
+    const ok = SessionRecord.deserialize(
+      handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS })),
+    );
     expect(ok.currentState!.receiverChains.length).toBe(MAX_RECEIVER_CHAINS);
     expectSignalErrorSync(
-      () => SessionRecord.deserialize(handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS + 1 }))),
+      () =>
+        SessionRecord.deserialize(
+          handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS + 1 })),
+        ),
       'ERR_INVALID_RECORD',
       'invalid record: session record: too many receiver chains',
     );
@@ -168,9 +185,12 @@ describe('SessionRecord bounds on load', () => {
 
   it(`accepts exactly ${String(MAX_MESSAGE_KEYS)} skipped keys per chain, refuses ${String(MAX_MESSAGE_KEYS + 1)}`, () => {
     const ok = SessionRecord.deserialize(
-      handBuiltRecord(handBuiltState({ chains: MAX_RECEIVER_CHAINS, skippedPerChain: MAX_MESSAGE_KEYS })),
+      handBuiltRecord(
+        handBuiltState({ chains: MAX_RECEIVER_CHAINS, skippedPerChain: MAX_MESSAGE_KEYS }),
+      ),
     );
-    for (const c of ok.currentState!.receiverChains) expect(c.skippedKeys.length).toBe(MAX_MESSAGE_KEYS);
+    for (const c of ok.currentState!.receiverChains)
+      expect(c.skippedKeys.length).toBe(MAX_MESSAGE_KEYS);
     expectSignalErrorSync(
       () =>
         SessionRecord.deserialize(
@@ -184,13 +204,19 @@ describe('SessionRecord bounds on load', () => {
   it(`accepts exactly ${String(ARCHIVED_STATES_MAX_LENGTH)} archived states, refuses ${String(ARCHIVED_STATES_MAX_LENGTH + 1)}`, () => {
     const state = handBuiltState();
     const ok = SessionRecord.deserialize(
-      handBuiltRecord(state, Array.from({ length: ARCHIVED_STATES_MAX_LENGTH }, () => state)),
+      handBuiltRecord(
+        state,
+        Array.from({ length: ARCHIVED_STATES_MAX_LENGTH }, () => state),
+      ),
     );
     expect(ok.previousStates.length).toBe(ARCHIVED_STATES_MAX_LENGTH);
     expectSignalErrorSync(
       () =>
         SessionRecord.deserialize(
-          handBuiltRecord(state, Array.from({ length: ARCHIVED_STATES_MAX_LENGTH + 1 }, () => state)),
+          handBuiltRecord(
+            state,
+            Array.from({ length: ARCHIVED_STATES_MAX_LENGTH + 1 }, () => state),
+          ),
         ),
       'ERR_INVALID_RECORD',
       'invalid record: session record: too many archived states',
@@ -203,12 +229,22 @@ describe('SessionRecord bounds on load', () => {
     const doubled = new Uint8Array(twoCurrent.length * 2 - 1);
     doubled.set(twoCurrent);
     doubled.set(twoCurrent.subarray(1), twoCurrent.length);
-    expectSignalErrorSync(() => SessionRecord.deserialize(doubled), 'ERR_INVALID_RECORD', /field 1 repeated/);
+    expectSignalErrorSync(
+      () => SessionRecord.deserialize(doubled),
+      'ERR_INVALID_RECORD',
+      /field 1 repeated/,
+    );
 
     // Corrupt the root key length: 0x22 0x20 (field 4, 32 bytes) → drop one byte and fix the length.
     const rootAt = 2 + 35 + 35; // after fields 1 (version), 2 and 3 (identity keys)
     expect([state[rootAt], state[rootAt + 1]]).toEqual([0x22, 0x20]);
-    const shortRoot = new Uint8Array([...state.subarray(0, rootAt), 0x22, 31, ...state.subarray(rootAt + 2, rootAt + 33), ...state.subarray(rootAt + 34)]);
+    const shortRoot = new Uint8Array([
+      ...state.subarray(0, rootAt),
+      0x22,
+      31,
+      ...state.subarray(rootAt + 2, rootAt + 33),
+      ...state.subarray(rootAt + 34),
+    ]);
     expectSignalErrorSync(
       () => SessionRecord.deserialize(handBuiltRecord(shortRoot)),
       'ERR_INVALID_RECORD',

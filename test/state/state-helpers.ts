@@ -50,12 +50,14 @@ export async function busyRecords(): Promise<BusyRecords> {
   }
   for (let turn = 0; turn < 7; turn++) {
     const fromAlice = [];
-    for (let i = 0; i < 4; i++) fromAlice.push(await encryptText(alice, bob, `a${String(turn)}.${String(i)}`));
+    for (let i = 0; i < 4; i++)
+      fromAlice.push(await encryptText(alice, bob, `a${String(turn)}.${String(i)}`));
     // Deliver the last and the second: two keys stay skipped.
     await decryptText(bob, alice, fromAlice[3]!);
     await decryptText(bob, alice, fromAlice[1]!);
     const fromBob = [];
-    for (let i = 0; i < 3; i++) fromBob.push(await encryptText(bob, alice, `b${String(turn)}.${String(i)}`));
+    for (let i = 0; i < 3; i++)
+      fromBob.push(await encryptText(bob, alice, `b${String(turn)}.${String(i)}`));
     await decryptText(alice, bob, fromBob[2]!);
   }
   await bob.manager.processPreKeyBundle(alice.address, await alice.bundle());
@@ -107,7 +109,13 @@ export function handBuiltState(o: HandBuiltStateOptions = {}): Uint8Array {
       .bytes(2, bytes32(0xb0 + c))
       .uint32(3, skipped + 1);
     for (let k = skipped - 1; k >= 0; k--) {
-      cw.bytes(4, new ProtobufWriter().uint32(1, k).bytes(2, bytes32(k & 0xff)).finish());
+      cw.bytes(
+        4,
+        new ProtobufWriter()
+          .uint32(1, k)
+          .bytes(2, bytes32(k & 0xff))
+          .finish(),
+      );
     }
     w.bytes(7, cw.finish());
   }

@@ -58,20 +58,21 @@ function bothDecoders(bytes: Uint8Array): void {
 
 describe('decoders under hostile input', () => {
   it('random bytes', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 400 }), bothDecoders),
-      fcRuns(3000),
-    );
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 400 }), bothDecoders), fcRuns(3000));
   });
 
   it('random bytes behind a valid version byte', () => {
     fc.assert(
-      fc.property(fc.constantFrom(0x33, 0x44), fc.uint8Array({ maxLength: 400 }), (version, rest) => {
-        const input = new Uint8Array(rest.length + 1);
-        input[0] = version;
-        input.set(rest, 1);
-        bothDecoders(input);
-      }),
+      fc.property(
+        fc.constantFrom(0x33, 0x44),
+        fc.uint8Array({ maxLength: 400 }),
+        (version, rest) => {
+          const input = new Uint8Array(rest.length + 1);
+          input[0] = version;
+          input.set(rest, 1);
+          bothDecoders(input);
+        },
+      ),
       fcRuns(3000),
     );
   });

@@ -70,7 +70,8 @@ function preKeyProto(
   return out;
 }
 
-const preKeyBytes = (proto: readonly number[], version = 0x44): Uint8Array => bytes([version], proto);
+const preKeyBytes = (proto: readonly number[], version = 0x44): Uint8Array =>
+  bytes([version], proto);
 
 const preKeyFieldsArb: fc.Arbitrary<PreKeySignalMessageFields> = fc
   .record({
@@ -78,7 +79,9 @@ const preKeyFieldsArb: fc.Arbitrary<PreKeySignalMessageFields> = fc
     registrationId: u32,
     preKeyId: fc.option(u32, { nil: undefined }),
     signedPreKeyId: u32,
-    kyber: fc.option(fc.record({ id: u32, ct: fc.uint8Array({ maxLength: 64 }) }), { nil: undefined }),
+    kyber: fc.option(fc.record({ id: u32, ct: fc.uint8Array({ maxLength: 64 }) }), {
+      nil: undefined,
+    }),
     baseKey: publicKeyArb,
     identityKey: publicKeyArb,
     inner: signalFieldsArb,
@@ -86,7 +89,8 @@ const preKeyFieldsArb: fc.Arbitrary<PreKeySignalMessageFields> = fc
   })
   .map((r) => {
     // Version 4 requires the Kyber fields.
-    const kyber = r.messageVersion === 4 && r.kyber === undefined ? { id: 0, ct: new Uint8Array(0) } : r.kyber;
+    const kyber =
+      r.messageVersion === 4 && r.kyber === undefined ? { id: 0, ct: new Uint8Array(0) } : r.kyber;
     return {
       messageVersion: r.messageVersion,
       registrationId: r.registrationId,
@@ -220,10 +224,22 @@ describe('PreKeySignalMessage truncation', () => {
 describe('PreKeySignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
   const k = Array.from(SAMPLE_KEY.serialize());
   const cases: [string, number[], RegExp][] = [
-    ['overlong varint', preKeyProto({ 6: [0x30, ...Array(10).fill(0xff), 0x01] }), /varint too long/],
+    [
+      'overlong varint',
+      preKeyProto({ 6: [0x30, ...Array(10).fill(0xff), 0x01] }),
+      /varint too long/,
+    ],
     ['signed prekey id = 2^32', preKeyProto({ 6: vField(6, 2n ** 32n) }), /field 6 out of range/],
-    ['huge length prefix on the Kyber ciphertext', preKeyProto({ 8: [0x42, ...varint(2n ** 40n), 8, 1] }), /length past end/],
-    ['huge length prefix on the inner message', preKeyProto({ 4: [0x22, ...varint(0xffff_ffff)] }), /length past end/],
+    [
+      'huge length prefix on the Kyber ciphertext',
+      preKeyProto({ 8: [0x42, ...varint(2n ** 40n), 8, 1] }),
+      /length past end/,
+    ],
+    [
+      'huge length prefix on the inner message',
+      preKeyProto({ 4: [0x22, ...varint(0xffff_ffff)] }),
+      /length past end/,
+    ],
     ['wire type 3', preKeyProto({}, [...key(9, 3)]), /unsupported wire type/],
     ['wire type 4', preKeyProto({}, [...key(9, 4)]), /unsupported wire type/],
     ['field number 0', preKeyProto({}, [0x00, 0x00]), /invalid field number/],
@@ -232,22 +248,54 @@ describe('PreKeySignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
     ['repeated registration id', preKeyProto({}, vField(5, 1)), /field 5 repeated/],
     ['repeated base key', preKeyProto({}, bField(2, k)), /field 2 repeated/],
     ['repeated Kyber ciphertext', preKeyProto({}, bField(8, [8])), /field 8 repeated/],
-    ['registration id as bytes', preKeyProto({ 5: bField(5, [1]) }), /field 5 has the wrong wire type/],
-    ['signed prekey id as fixed32', preKeyProto({ 6: [...key(6, 5), 1, 0, 0, 0] }), /field 6 has the wrong wire type/],
+    [
+      'registration id as bytes',
+      preKeyProto({ 5: bField(5, [1]) }),
+      /field 5 has the wrong wire type/,
+    ],
+    [
+      'signed prekey id as fixed32',
+      preKeyProto({ 6: [...key(6, 5), 1, 0, 0, 0] }),
+      /field 6 has the wrong wire type/,
+    ],
     ['base key as varint', preKeyProto({ 2: vField(2, 1) }), /field 2 has the wrong wire type/],
-    ['inner message as varint', preKeyProto({ 4: vField(4, 1) }), /field 4 has the wrong wire type/],
-    ['Kyber ciphertext as varint', preKeyProto({ 8: vField(8, 1) }), /field 8 has the wrong wire type/],
+    [
+      'inner message as varint',
+      preKeyProto({ 4: vField(4, 1) }),
+      /field 4 has the wrong wire type/,
+    ],
+    [
+      'Kyber ciphertext as varint',
+      preKeyProto({ 8: vField(8, 1) }),
+      /field 8 has the wrong wire type/,
+    ],
     ['missing base key', preKeyProto({ 2: null }), /missing field 2/],
     ['missing identity key', preKeyProto({ 3: null }), /missing field 3/],
     ['missing inner message', preKeyProto({ 4: null }), /missing field 4/],
     ['missing signed prekey id', preKeyProto({ 6: null }), /missing field 6/],
     ['Kyber id without ciphertext', preKeyProto({ 8: null }), /must come together/],
     ['Kyber ciphertext without id', preKeyProto({ 7: null }), /must come together/],
-    ['version 4 without Kyber fields', preKeyProto({ 7: null, 8: null }), /Kyber prekey must be present/],
-    ['base key with type byte 0x06', preKeyProto({ 2: bField(2, [6, ...k.slice(1)]) }), /bad key in field 2/],
+    [
+      'version 4 without Kyber fields',
+      preKeyProto({ 7: null, 8: null }),
+      /Kyber prekey must be present/,
+    ],
+    [
+      'base key with type byte 0x06',
+      preKeyProto({ 2: bField(2, [6, ...k.slice(1)]) }),
+      /bad key in field 2/,
+    ],
     ['identity key of 32 bytes', preKeyProto({ 3: bField(3, k.slice(1)) }), /bad key in field 3/],
-    ['inner message too short', preKeyProto({ 4: bField(4, [0x44, 1, 2, 3]) }), /bad inner message/],
-    ['inner message with a bad protobuf', preKeyProto({ 4: bField(4, [0x44, 0x0b, ...SAMPLE_MAC]) }), /bad inner message/],
+    [
+      'inner message too short',
+      preKeyProto({ 4: bField(4, [0x44, 1, 2, 3]) }),
+      /bad inner message/,
+    ],
+    [
+      'inner message with a bad protobuf',
+      preKeyProto({ 4: bField(4, [0x44, 0x0b, ...SAMPLE_MAC]) }),
+      /bad inner message/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, proto, reason) => {
@@ -261,7 +309,9 @@ describe('PreKeySignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
   });
 
   it('unknown fields are skipped', () => {
-    const m = decodePreKeySignalMessage(preKeyBytes(preKeyProto({}, [...vField(9, 3), ...bField(15, [1, 2])])));
+    const m = decodePreKeySignalMessage(
+      preKeyBytes(preKeyProto({}, [...vField(9, 3), ...bField(15, [1, 2])])),
+    );
     expect(m.signedPreKeyId).toBe(41);
   });
 

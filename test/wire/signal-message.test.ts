@@ -12,11 +12,7 @@ import {
   encodeSignalMessageBody,
   type SignalMessageFields,
 } from '../../src/wire/index.js';
-import {
-  expectSignalErrorSync,
-  fcRuns,
-  onlySignalErrors,
-} from '../support/session-helpers.js';
+import { expectSignalErrorSync, fcRuns, onlySignalErrors } from '../support/session-helpers.js';
 import {
   bField,
   bytes,
@@ -213,13 +209,37 @@ describe('SignalMessage truncation', () => {
 describe('SignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
   const keyBytes = Array.from(SAMPLE_KEY.serialize());
   const cases: [string, number[], RegExp][] = [
-    ['overlong varint (11 bytes)', signalProto({ counter: [0x10, ...Array(10).fill(0x80), 0x00] }), /varint too long/],
-    ['10-byte varint above 2^64', signalProto({ counter: [0x10, ...Array(9).fill(0xff), 0x02] }), /varint overflow/],
+    [
+      'overlong varint (11 bytes)',
+      signalProto({ counter: [0x10, ...Array(10).fill(0x80), 0x00] }),
+      /varint too long/,
+    ],
+    [
+      '10-byte varint above 2^64',
+      signalProto({ counter: [0x10, ...Array(9).fill(0xff), 0x02] }),
+      /varint overflow/,
+    ],
     ['counter = 2^32', signalProto({ counter: vField(2, 2n ** 32n) }), /field 2 out of range/],
-    ['previous counter = 2^64-1', signalProto({ previousCounter: vField(3, 2n ** 64n - 1n) }), /field 3 out of range/],
-    ['huge length prefix (2^32-1)', signalProto({ ciphertext: [0x22, ...varint(0xffff_ffff), 1, 2, 3] }), /length past end/],
-    ['huge length prefix (2^63)', signalProto({ ciphertext: [0x22, ...varint(2n ** 63n), 1, 2, 3] }), /length past end/],
-    ['length one past the end', signalProto({ ciphertext: [0x22, 17, ...Array(16).fill(0xcc)] }), /length past end/],
+    [
+      'previous counter = 2^64-1',
+      signalProto({ previousCounter: vField(3, 2n ** 64n - 1n) }),
+      /field 3 out of range/,
+    ],
+    [
+      'huge length prefix (2^32-1)',
+      signalProto({ ciphertext: [0x22, ...varint(0xffff_ffff), 1, 2, 3] }),
+      /length past end/,
+    ],
+    [
+      'huge length prefix (2^63)',
+      signalProto({ ciphertext: [0x22, ...varint(2n ** 63n), 1, 2, 3] }),
+      /length past end/,
+    ],
+    [
+      'length one past the end',
+      signalProto({ ciphertext: [0x22, 17, ...Array(16).fill(0xcc)] }),
+      /length past end/,
+    ],
     ['wire type 3 (start group)', signalProto({}, [...key(7, 3)]), /unsupported wire type/],
     ['wire type 4 (end group)', signalProto({}, [...key(7, 4)]), /unsupported wire type/],
     ['wire type 6', signalProto({}, [...key(7, 6)]), /unsupported wire type/],
@@ -231,11 +251,31 @@ describe('SignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
     ['repeated previous counter', signalProto({}, vField(3, 6)), /field 3 repeated/],
     ['repeated ratchet key', signalProto({}, bField(1, keyBytes)), /field 1 repeated/],
     ['repeated ciphertext', signalProto({}, bField(4, [1])), /field 4 repeated/],
-    ['repeated pq field', signalProto({}, [...bField(5, [1]), ...bField(5, [1])]), /field 5 repeated/],
-    ['counter as bytes', signalProto({ counter: bField(2, [5]) }), /field 2 has the wrong wire type/],
-    ['counter as fixed32', signalProto({ counter: [...key(2, 5), 5, 0, 0, 0] }), /field 2 has the wrong wire type/],
-    ['ratchet key as varint', signalProto({ ratchetKey: vField(1, 5) }), /field 1 has the wrong wire type/],
-    ['ciphertext as fixed64', signalProto({ ciphertext: [...key(4, 1), 1, 2, 3, 4, 5, 6, 7, 8] }), /field 4 has the wrong wire type/],
+    [
+      'repeated pq field',
+      signalProto({}, [...bField(5, [1]), ...bField(5, [1])]),
+      /field 5 repeated/,
+    ],
+    [
+      'counter as bytes',
+      signalProto({ counter: bField(2, [5]) }),
+      /field 2 has the wrong wire type/,
+    ],
+    [
+      'counter as fixed32',
+      signalProto({ counter: [...key(2, 5), 5, 0, 0, 0] }),
+      /field 2 has the wrong wire type/,
+    ],
+    [
+      'ratchet key as varint',
+      signalProto({ ratchetKey: vField(1, 5) }),
+      /field 1 has the wrong wire type/,
+    ],
+    [
+      'ciphertext as fixed64',
+      signalProto({ ciphertext: [...key(4, 1), 1, 2, 3, 4, 5, 6, 7, 8] }),
+      /field 4 has the wrong wire type/,
+    ],
     ['pq field as varint', signalProto({}, vField(5, 1)), /field 5 has the wrong wire type/],
     ['addresses as varint', signalProto({}, vField(6, 1)), /field 6 has the wrong wire type/],
     ['truncated fixed32', signalProto({}, [...key(9, 5), 1, 2]), /truncated fixed field/],
@@ -243,9 +283,21 @@ describe('SignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
     ['missing ratchet key', signalProto({ ratchetKey: null }), /missing field 1/],
     ['missing counter', signalProto({ counter: null }), /missing field 2/],
     ['missing ciphertext', signalProto({ ciphertext: null }), /missing field 4/],
-    ['ratchet key of 32 bytes', signalProto({ ratchetKey: bField(1, keyBytes.slice(1)) }), /bad ratchet key/],
-    ['ratchet key of 34 bytes (libsignal drops the tail; chiffre refuses)', signalProto({ ratchetKey: bField(1, [...keyBytes, 0]) }), /bad ratchet key/],
-    ['ratchet key with type byte 0x06', signalProto({ ratchetKey: bField(1, [6, ...keyBytes.slice(1)]) }), /bad ratchet key/],
+    [
+      'ratchet key of 32 bytes',
+      signalProto({ ratchetKey: bField(1, keyBytes.slice(1)) }),
+      /bad ratchet key/,
+    ],
+    [
+      'ratchet key of 34 bytes (libsignal drops the tail; chiffre refuses)',
+      signalProto({ ratchetKey: bField(1, [...keyBytes, 0]) }),
+      /bad ratchet key/,
+    ],
+    [
+      'ratchet key with type byte 0x06',
+      signalProto({ ratchetKey: bField(1, [6, ...keyBytes.slice(1)]) }),
+      /bad ratchet key/,
+    ],
     ['empty ratchet key', signalProto({ ratchetKey: bField(1, []) }), /bad ratchet key/],
   ];
 
@@ -260,7 +312,17 @@ describe('SignalMessage protobuf abuse → ERR_INVALID_MESSAGE', () => {
   });
 
   it('unknown fields are skipped (they stay covered by the MAC input)', () => {
-    const extra = [...vField(9, 1), ...bField(7, [1, 2, 3]), ...key(12, 5), 1, 2, 3, 4, ...key(13, 1), ...Array(8).fill(0)];
+    const extra = [
+      ...vField(9, 1),
+      ...bField(7, [1, 2, 3]),
+      ...key(12, 5),
+      1,
+      2,
+      3,
+      4,
+      ...key(13, 1),
+      ...Array(8).fill(0),
+    ];
     const whole = signalMessageBytes(signalProto({}, extra));
     const m = decodeSignalMessage(whole);
     expect(m.counter).toBe(5);

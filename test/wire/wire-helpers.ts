@@ -102,16 +102,31 @@ export type Mutation =
   | { kind: 'delete'; pos: number; count: number };
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-  fc.record({ kind: fc.constant('set' as const), pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    pos: fc.nat(),
+    bit: fc.integer({ min: 0, max: 7 }),
+  }),
+  fc.record({
+    kind: fc.constant('set' as const),
+    pos: fc.nat(),
+    value: fc.integer({ min: 0, max: 255 }),
+  }),
   fc.record({ kind: fc.constant('truncate' as const), keep: fc.nat() }),
-  fc.record({ kind: fc.constant('extend' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
+  fc.record({
+    kind: fc.constant('extend' as const),
+    extra: fc.uint8Array({ minLength: 1, maxLength: 40 }),
+  }),
   fc.record({
     kind: fc.constant('insert' as const),
     pos: fc.nat(),
     extra: fc.uint8Array({ minLength: 1, maxLength: 12 }),
   }),
-  fc.record({ kind: fc.constant('delete' as const), pos: fc.nat(), count: fc.integer({ min: 1, max: 12 }) }),
+  fc.record({
+    kind: fc.constant('delete' as const),
+    pos: fc.nat(),
+    count: fc.integer({ min: 1, max: 12 }),
+  }),
 );
 
 /** Apply mutations in order (positions are taken modulo the current length). */
