@@ -66,6 +66,7 @@ export {
 export type {
   CiphertextMessage,
   DecryptOptions,
+  EncryptOptions,
   PreKeyBundle,
   PreKeyEvent,
   PreKeyLifecycleOptions,

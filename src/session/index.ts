@@ -17,7 +17,7 @@ export type {
 } from './cipher.js';
 export { KeyedLock } from './lock.js';
 export { createPreKeyBundle, SessionManager } from './session-manager.js';
-export type { DecryptOptions, SessionManagerOptions } from './session-manager.js';
+export type { DecryptOptions, EncryptOptions, SessionManagerOptions } from './session-manager.js';
 export { SessionRecovery } from './recovery.js';
 export type { RecoveryOutcome, SessionRecoveryOptions } from './recovery.js';
 export { MAX_PREKEY_ID, PreKeyLifecycle } from './prekey-lifecycle.js';

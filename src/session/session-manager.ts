@@ -82,6 +82,20 @@ export interface SessionManagerOptions {
 /** Attempts of one operation when commits keep finding concurrent modifications. */
 const MAX_COMMIT_ATTEMPTS = 5;
 
+/** Options of {@link SessionManager.encrypt}. */
+export interface EncryptOptions {
+  /**
+   * Called with the encrypted message inside the store's commit transaction, so the application
+   * can put it in a durable outbox together with the ratchet step: after a crash either both
+   * exist or neither (and nothing was sent). If it throws, nothing is committed and encrypt
+   * rejects with its error. Same transaction rules as {@link DecryptOptions.withPlaintext}.
+   */
+  readonly withCiphertext?: (
+    message: CiphertextMessage,
+    transaction: unknown,
+  ) => void | Promise<void>;
+}
+
 /** Options of the decrypt methods. */
 export interface DecryptOptions {
   /**
@@ -107,16 +121,16 @@ class ApplicationWriteFailure extends Error {
   }
 }
 
-function applicationWrite(
-  options: DecryptOptions | undefined,
-  plaintext: Uint8Array,
+/** Run the application's callback as the commit's application write, keeping its own error. */
+function applicationWrite<T>(
+  fn: ((value: T, transaction: unknown) => void | Promise<void>) | undefined,
+  value: T,
 ): ApplicationWrite | undefined {
-  const fn = options?.withPlaintext;
   if (fn === undefined) return undefined;
   return (transaction) => {
     let result: void | Promise<void>;
     try {
-      result = fn(plaintext, transaction);
+      result = fn(value, transaction);
     } catch (e) {
       throw new ApplicationWriteFailure(e);
     }
@@ -214,7 +228,11 @@ export class SessionManager {
    * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
    * @throws {StorageError} `ERR_STORAGE`
    */
-  async encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
+  async encrypt(
+    address: ProtocolAddress,
+    plaintext: Uint8Array,
+    options?: EncryptOptions,
+  ): Promise<CiphertextMessage> {
     if (!(plaintext instanceof Uint8Array)) throw new TypeError('plaintext must be a Uint8Array');
     return this.#run(address, async () => {
       const record = await this.#loadSession(address);
@@ -226,6 +244,7 @@ export class SessionManager {
         ...EMPTY_CHANGES,
         sessions: [{ address, record: result.record, expectedVersion: versionOf(record) }],
         identities: [{ address, identityKey: remoteIdentity }],
+        applicationWrite: applicationWrite(options?.withCiphertext, result.message),
       });
       return result.message;
     });
@@ -305,7 +324,7 @@ export class SessionManager {
       await this.#commit({
         ...changes,
         identities: [{ address, identityKey: message.identityKey }],
-        applicationWrite: applicationWrite(options, plaintext),
+        applicationWrite: applicationWrite(options?.withPlaintext, plaintext),
       });
       return plaintext;
     });
@@ -327,7 +346,7 @@ export class SessionManager {
         ...EMPTY_CHANGES,
         sessions: [{ address, record: result.record, expectedVersion: versionOf(record) }],
         identities: [{ address, identityKey: result.state.remoteIdentityKey }],
-        applicationWrite: applicationWrite(options, result.plaintext),
+        applicationWrite: applicationWrite(options?.withPlaintext, result.plaintext),
       });
       return result.plaintext;
     });

@@ -35,6 +35,15 @@ function u32Bytes(n: number): Uint8Array {
   return out;
 }
 
+/** Decode a stored record, naming its kind and id (never its bytes) when it is corrupt. */
+function decodeStored<T>(kind: string, id: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (cause) {
+    throw new InvalidRecordError(`${kind} ${id}: corrupt or unreadable`, { cause });
+  }
+}
+
 function kyberUseId(use: KyberPreKeyUse): string {
   return `${String(use.kyberPreKeyId)}:${String(use.signedPreKeyId)}:${use.baseKey.toHex()}`;
 }
@@ -158,7 +167,9 @@ export class BackendProtocolStore implements ProtocolStore {
 
   async loadPreKey(id: PreKeyId): Promise<PreKeyRecord | null> {
     const r = await this.#backend.get('prekey', String(id));
-    return r === null ? null : PreKeyRecord.deserialize(r.bytes);
+    return r === null
+      ? null
+      : decodeStored('prekey', String(id), () => PreKeyRecord.deserialize(r.bytes));
   }
 
   async storePreKey(record: PreKeyRecord): Promise<void> {
@@ -176,7 +187,9 @@ export class BackendProtocolStore implements ProtocolStore {
 
   async loadSignedPreKey(id: SignedPreKeyId): Promise<SignedPreKeyRecord | null> {
     const r = await this.#backend.get('signed-prekey', String(id));
-    return r === null ? null : SignedPreKeyRecord.deserialize(r.bytes);
+    return r === null
+      ? null
+      : decodeStored('signed-prekey', String(id), () => SignedPreKeyRecord.deserialize(r.bytes));
   }
 
   async storeSignedPreKey(record: SignedPreKeyRecord): Promise<void> {
@@ -189,7 +202,9 @@ export class BackendProtocolStore implements ProtocolStore {
 
   async loadKyberPreKey(id: KyberPreKeyId): Promise<KyberPreKeyRecord | null> {
     const r = await this.#backend.get('kyber-prekey', String(id));
-    return r === null ? null : KyberPreKeyRecord.deserialize(r.bytes);
+    return r === null
+      ? null
+      : decodeStored('kyber-prekey', String(id), () => KyberPreKeyRecord.deserialize(r.bytes));
   }
 
   async storeKyberPreKey(record: KyberPreKeyRecord): Promise<void> {
@@ -203,8 +218,11 @@ export class BackendProtocolStore implements ProtocolStore {
   // -- sessions --------------------------------------------------------------------------------
 
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | null> {
-    const r = await this.#backend.get('session', address.toString());
-    return r === null ? null : SessionRecord.deserialize(r.bytes, r.version);
+    const id = address.toString();
+    const r = await this.#backend.get('session', id);
+    return r === null
+      ? null
+      : decodeStored('session', id, () => SessionRecord.deserialize(r.bytes, r.version));
   }
 
   /** Store a record outside any protocol operation (e.g. an import). No version check. */

@@ -14,7 +14,12 @@ import type { ApplicationWrite, MaybePromise } from './types.js';
 export type RecordKind =
   'local' | 'identity' | 'session' | 'prekey' | 'signed-prekey' | 'kyber-prekey' | 'kyber-use';
 
-/** A stored record and its version (1 for the first write, +1 on every write). */
+/**
+ * A stored record and its version. Versions are positive integers that strictly increase with
+ * every write of the record and are never reused, not even after the record was deleted and
+ * created again (otherwise a writer holding a copy from before the delete would pass its
+ * compare-and-swap).
+ */
 export interface StoredRecord {
   readonly bytes: Uint8Array;
   readonly version: number;
