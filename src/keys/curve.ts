@@ -20,6 +20,8 @@ import {
   type RandomSource,
   secureRandom,
   toHex,
+  webCryptoX25519Agree,
+  webCryptoX25519Generate,
   x25519Agree,
   x25519PublicKey,
   xeddsaSign,
@@ -120,13 +122,52 @@ export class PublicKey {
   }
 }
 
+/** Agreements computed ahead on a faster (asynchronous) backend, kept per key at most this many. */
+const MAX_PREFETCHED_AGREEMENTS = 8;
+
 /** A Curve25519 private key. Its bytes never appear in strings, JSON or `inspect`. */
 export class PrivateKey {
   readonly #bytes: Uint8Array;
   #publicKey: PublicKey | undefined;
+  /** Agreements computed ahead by {@link PrivateKey.prefetchAgreement}, by their public key. */
+  #prefetched: Map<string, Uint8Array> | undefined;
 
   private constructor(bytes: Uint8Array) {
     this.#bytes = bytes;
+  }
+
+  /**
+   * Generate a key pair with the platform's native X25519 (WebCrypto), for the acceleration
+   * path. Equivalent to {@link PrivateKey.generate} with the platform CSPRNG.
+   *
+   * @internal
+   */
+  static async generateNative(): Promise<PrivateKey> {
+    const { privateKey, publicKey } = await webCryptoX25519Generate();
+    const key = new PrivateKey(privateKey);
+    key.#publicKey = PublicKey.fromRaw(publicKey);
+    return key;
+  }
+
+  /**
+   * Compute the agreement with `theirKey` ahead, on the platform's native X25519 (WebCrypto), so
+   * that a later synchronous {@link PrivateKey.calculateAgreement} with the same key is a lookup.
+   * Errors are left for the synchronous call to report.
+   *
+   * @internal
+   */
+  async prefetchAgreement(theirKey: PublicKey): Promise<void> {
+    const id = theirKey.toHex();
+    if (this.#prefetched?.has(id) === true) return;
+    let shared: Uint8Array;
+    try {
+      shared = await webCryptoX25519Agree(this.#bytes, theirKey.rawView());
+    } catch {
+      return;
+    }
+    this.#prefetched ??= new Map();
+    if (this.#prefetched.size >= MAX_PREFETCHED_AGREEMENTS) this.#prefetched.clear();
+    this.#prefetched.set(id, shared);
   }
 
   /** Generate a fresh clamped private key from the CSPRNG (or an injected test source). */
@@ -167,6 +208,13 @@ export class PrivateKey {
    * @throws {InvalidKeyError} `ERR_INVALID_KEY` when `theirKey` is low-order or the result is zero
    */
   calculateAgreement(theirKey: PublicKey): Uint8Array {
+    const id = theirKey.toHex();
+    const prefetched = this.#prefetched?.get(id);
+    if (prefetched !== undefined) {
+      // One use per prefetch: no agreement lingers on a long-lived key.
+      this.#prefetched?.delete(id);
+      return prefetched;
+    }
     return x25519Agree(this.#bytes, theirKey.rawView());
   }
 
@@ -199,6 +247,16 @@ export class KeyPair {
   /** Generate a fresh key pair. */
   static generate(random: RandomSource = secureRandom): KeyPair {
     const privateKey = PrivateKey.generate(random);
+    return new KeyPair(privateKey.getPublicKey(), privateKey);
+  }
+
+  /**
+   * Generate a key pair with the platform's native X25519 (WebCrypto) and CSPRNG.
+   *
+   * @internal
+   */
+  static async generateNative(): Promise<KeyPair> {
+    const privateKey = await PrivateKey.generateNative();
     return new KeyPair(privateKey.getPublicKey(), privateKey);
   }
 

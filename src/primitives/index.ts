@@ -60,3 +60,8 @@ export {
   aeadOpen,
   aeadSeal,
 } from './aead.js';
+export {
+  webCryptoX25519Agree,
+  webCryptoX25519Available,
+  webCryptoX25519Generate,
+} from './webcrypto.js';

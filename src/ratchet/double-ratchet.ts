@@ -36,6 +36,8 @@ export interface InitiatorStateParams {
   /** The session's initial SPQR state. */
   readonly pqRatchet: PqRatchetState;
   readonly random?: RandomSource;
+  /** A fresh key pair to use as the first sending ratchet key (generated when absent). */
+  readonly ratchetKeyPair?: KeyPair | undefined;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface InitiatorStateParams {
  * agreement's chain key, then one root step to a fresh sending ratchet key.
  */
 export function initializeInitiatorState(p: InitiatorStateParams): SessionState {
-  const ourRatchet = KeyPair.generate(p.random ?? secureRandom);
+  const ourRatchet = p.ratchetKeyPair ?? KeyPair.generate(p.random ?? secureRandom);
   const step = deriveRootStep(
     p.rootKey,
     ourRatchet.privateKey.calculateAgreement(p.theirRatchetKey),
@@ -143,6 +145,11 @@ export interface ReceiveOptions {
   readonly random?: RandomSource;
   /** Largest forward jump accepted (default {@link MAX_FORWARD_JUMPS}). */
   readonly maxForwardJumps?: number;
+  /**
+   * A fresh key pair for the DH ratchet step, if one is needed (generated when absent). It must
+   * never have been used before; it is used at most once per successful step.
+   */
+  readonly newRatchetKeyPair?: KeyPair | undefined;
 }
 
 /**
@@ -162,7 +169,11 @@ export function ratchetReceiveStep(
   let next = state;
   let chainIndex = state.receiverChains.findIndex((c) => c.ratchetKey.equals(theirRatchetKey));
   if (chainIndex < 0) {
-    next = dhRatchetStep(state, theirRatchetKey, options.random ?? secureRandom);
+    next = dhRatchetStep(
+      state,
+      theirRatchetKey,
+      options.newRatchetKeyPair ?? KeyPair.generate(options.random ?? secureRandom),
+    );
     chainIndex = next.receiverChains.length - 1;
   }
   const chain = next.receiverChains[chainIndex] as ReceiverChain;
@@ -214,13 +225,12 @@ function replaceChain(state: SessionState, index: number, chain: ReceiverChain):
 function dhRatchetStep(
   state: SessionState,
   theirRatchetKey: PublicKey,
-  random: RandomSource,
+  ourNewRatchet: KeyPair,
 ): SessionState {
   const receiving = deriveRootStep(
     state.rootKey,
     state.senderChain.ratchetKeyPair.privateKey.calculateAgreement(theirRatchetKey),
   );
-  const ourNewRatchet = KeyPair.generate(random);
   const sending = deriveRootStep(
     receiving.rootKey,
     ourNewRatchet.privateKey.calculateAgreement(theirRatchetKey),

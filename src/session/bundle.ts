@@ -92,7 +92,7 @@ export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
  * Create the initiator's session state from a verified bundle.
  *
  * Invariant the caller owns (hazmat): the bundle was verified with {@link verifyPreKeyBundle} and
- * its identity is trusted.
+ * its identity is trusted; keys passed in `fresh` are new and used nowhere else.
  */
 export function initiateSessionFromBundle(
   bundle: PreKeyBundle,
@@ -100,8 +100,9 @@ export function initiateSessionFromBundle(
   nowSeconds: number,
   random: RandomSource,
   policy: SpqrPolicy = 'require-v1',
+  fresh: { readonly baseKey?: KeyPair; readonly ratchetKeyPair?: KeyPair } = {},
 ): SessionState {
-  const baseKey = KeyPair.generate(random);
+  const baseKey = fresh.baseKey ?? KeyPair.generate(random);
   const agreement = agreeAsInitiator({
     ourIdentity: ours.identity,
     ourBaseKey: baseKey,
@@ -135,5 +136,6 @@ export function initiateSessionFromBundle(
       minVersion: spqrMinVersion(policy),
     }),
     random,
+    ratchetKeyPair: fresh.ratchetKeyPair,
   });
 }

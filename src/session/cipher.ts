@@ -16,7 +16,7 @@ import {
   SessionNotFoundError,
   UnsupportedVersionError,
 } from '../errors.js';
-import type { ProtocolAddress } from '../keys/index.js';
+import type { KeyPair, ProtocolAddress } from '../keys/index.js';
 import {
   aes256CbcDecrypt,
   aes256CbcEncrypt,
@@ -54,6 +54,8 @@ export interface CipherContext {
   /** Current time in seconds since the epoch. */
   readonly nowSeconds: number;
   readonly random: RandomSource;
+  /** A fresh key pair for a DH ratchet step, if the caller prepared one (otherwise generated). */
+  readonly nextRatchetKeyPair?: KeyPair | undefined;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -170,6 +172,7 @@ export function decryptWithState(
   }
   const step = ratchetReceiveStep(state, message.ratchetKey, message.counter, {
     random: ctx.random,
+    newRatchetKeyPair: ctx.nextRatchetKeyPair,
   });
   let pq: SpqrRecvResult;
   try {

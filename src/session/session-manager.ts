@@ -20,15 +20,17 @@ import {
   UntrustedIdentityError,
 } from '../errors.js';
 import {
+  KeyPair,
   type KyberPreKeyId,
   kyberPreKeyId,
   type PreKeyId,
   preKeyId,
+  type PrivateKey,
   type ProtocolAddress,
   type PublicKey,
   signedPreKeyId,
 } from '../keys/index.js';
-import { type RandomSource, secureRandom } from '../primitives/index.js';
+import { type RandomSource, secureRandom, webCryptoX25519Available } from '../primitives/index.js';
 import { agreeAsResponder } from '../agreement/index.js';
 import { initializeResponderState, type SessionState } from '../ratchet/index.js';
 import { initialPqRatchetState, type SpqrStatus, spqrStatus } from '../spqr/index.js';
@@ -77,6 +79,12 @@ export interface SessionManagerOptions {
    * (accept a peer that never speaks SPQR, like libsignal 0.90).
    */
   readonly spqrPolicy?: SpqrPolicy;
+  /**
+   * `'auto'` (default): use the platform's native X25519 (WebCrypto) where it exists, detected
+   * once, with identical results; `'noble'`: pure JavaScript only (e.g. to compare, or where a
+   * platform's WebCrypto is not trusted). A custom `random` source always means pure noble.
+   */
+  readonly crypto?: 'auto' | 'noble';
 }
 
 /** Attempts of one operation when commits keep finding concurrent modifications. */
@@ -166,6 +174,7 @@ export class SessionManager {
   readonly #random: RandomSource;
   readonly #now: () => number;
   readonly #spqrPolicy: SpqrPolicy;
+  readonly #native: boolean;
   readonly #lock = new KeyedLock();
 
   constructor(options: SessionManagerOptions) {
@@ -174,6 +183,7 @@ export class SessionManager {
     this.#random = options.random ?? secureRandom;
     this.#now = options.now ?? Date.now;
     this.#spqrPolicy = options.spqrPolicy ?? 'require-v1';
+    this.#native = (options.crypto ?? 'auto') === 'auto' && options.random === undefined;
   }
 
   /** This device's address. */
@@ -207,6 +217,7 @@ export class SessionManager {
         this.#nowSeconds(),
         this.#random,
         this.#spqrPolicy,
+        await this.#prepareInitiator(identity.privateKey, bundle),
       );
       const loaded = await this.#loadSession(address);
       const record = loaded ?? SessionRecord.empty();
@@ -300,7 +311,13 @@ export class SessionManager {
       let plaintext: Uint8Array;
       if (existing >= 0) {
         const state = states[existing] as SessionState;
-        const r = this.#decryptPreKeyInner(state, message, ctx);
+        const r = this.#decryptPreKeyInner(state, message, {
+          ...ctx,
+          nextRatchetKeyPair: await this.#prepareRatchetStep(
+            state,
+            message.signalMessage.ratchetKey,
+          ),
+        });
         const next =
           existing === 0 && record.currentState !== undefined
             ? record.withCurrentState(r.state)
@@ -312,7 +329,13 @@ export class SessionManager {
         changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next, expectedVersion }] };
       } else {
         const created = await this.#createResponderState(message);
-        const r = this.#decryptPreKeyInner(created.state, message, ctx);
+        const r = this.#decryptPreKeyInner(created.state, message, {
+          ...ctx,
+          nextRatchetKeyPair: await this.#prepareRatchetStep(
+            created.state,
+            message.signalMessage.ratchetKey,
+          ),
+        });
         plaintext = r.plaintext;
         changes = {
           sessions: [{ address, record: record.promoteState(r.state), expectedVersion }],
@@ -340,7 +363,11 @@ export class SessionManager {
       const message = decodeSignalMessage(bytes);
       const record = await this.#loadSession(address);
       if (record === null) throw new SessionNotFoundError(address.toString(), 'decrypt');
-      const result = decryptWithRecord(record, message, this.#context(address));
+      const ctx = {
+        ...this.#context(address),
+        nextRatchetKeyPair: await this.#prepareRatchetStep(record.currentState, message.ratchetKey),
+      };
+      const result = decryptWithRecord(record, message, ctx);
       await this.#requireTrusted(address, result.state.remoteIdentityKey, 'receiving');
       await this.#commit({
         ...EMPTY_CHANGES,
@@ -420,6 +447,49 @@ export class SessionManager {
     };
   }
 
+  /**
+   * Native X25519 ahead of a receive step: when `theirRatchetKey` is new to `state`, the DH
+   * ratchet needs two agreements and a fresh key pair; compute them on WebCrypto now, so the
+   * synchronous protocol code only looks them up. Returns the fresh key pair (or `undefined` to
+   * let the protocol code generate one with noble).
+   */
+  async #prepareRatchetStep(
+    state: SessionState | undefined,
+    theirRatchetKey: PublicKey,
+  ): Promise<KeyPair | undefined> {
+    if (state === undefined || !this.#native || !(await webCryptoX25519Available())) {
+      return undefined;
+    }
+    if (theirRatchetKey.isLowOrder()) return undefined;
+    if (state.receiverChains.some((c) => c.ratchetKey.equals(theirRatchetKey))) return undefined;
+    const fresh = await KeyPair.generateNative();
+    await Promise.all([
+      state.senderChain.ratchetKeyPair.privateKey.prefetchAgreement(theirRatchetKey),
+      fresh.privateKey.prefetchAgreement(theirRatchetKey),
+    ]);
+    return fresh;
+  }
+
+  /** Native X25519 ahead of PQXDH as initiator: fresh base and ratchet keys, four agreements. */
+  async #prepareInitiator(
+    identityKey: PrivateKey,
+    bundle: PreKeyBundle,
+  ): Promise<{ baseKey?: KeyPair; ratchetKeyPair?: KeyPair }> {
+    if (!this.#native || !(await webCryptoX25519Available())) return {};
+    const [baseKey, ratchetKeyPair] = await Promise.all([
+      KeyPair.generateNative(),
+      KeyPair.generateNative(),
+    ]);
+    await Promise.all([
+      identityKey.prefetchAgreement(bundle.signedPreKey),
+      baseKey.privateKey.prefetchAgreement(bundle.identityKey),
+      baseKey.privateKey.prefetchAgreement(bundle.signedPreKey),
+      bundle.preKey === undefined ? undefined : baseKey.privateKey.prefetchAgreement(bundle.preKey),
+      ratchetKeyPair.privateKey.prefetchAgreement(bundle.signedPreKey),
+    ]);
+    return { baseKey, ratchetKeyPair };
+  }
+
   #decryptPreKeyInner(
     state: SessionState,
     message: PreKeySignalMessage,
@@ -462,6 +532,15 @@ export class SessionManager {
     const registrationId = await this.#call('getLocalRegistrationId', () =>
       this.#store.getLocalRegistrationId(),
     );
+    if (this.#native && (await webCryptoX25519Available())) {
+      const ek = message.baseKey;
+      await Promise.all([
+        signed.keyPair.privateKey.prefetchAgreement(message.identityKey),
+        identity.privateKey.prefetchAgreement(ek),
+        signed.keyPair.privateKey.prefetchAgreement(ek),
+        oneTime?.keyPair.privateKey.prefetchAgreement(ek),
+      ]);
+    }
     let secrets;
     try {
       secrets = agreeAsResponder({
