@@ -161,7 +161,11 @@ export class PrivateKey {
     if (this.#prefetched?.has(id) === true) return;
     let shared: Uint8Array;
     try {
-      shared = await webCryptoX25519Agree(this.#bytes, theirKey.rawView());
+      shared = await webCryptoX25519Agree(
+        this.#bytes,
+        theirKey.rawView(),
+        this.#publicKey?.rawView(),
+      );
     } catch {
       return;
     }
@@ -194,6 +198,16 @@ export class PrivateKey {
   /** The 32 raw bytes (a copy). Only for persistence: treat the result as secret. */
   serialize(): Uint8Array {
     return this.#bytes.slice();
+  }
+
+  /**
+   * Remember `publicKey` as this key's public half when none is known yet (a stored pair is
+   * trusted as stored: re-deriving it would cost a scalar multiplication per load).
+   *
+   * @internal
+   */
+  adoptPublicKey(publicKey: PublicKey): void {
+    this.#publicKey ??= publicKey;
   }
 
   /** The matching public key. */
@@ -242,6 +256,7 @@ export class KeyPair {
   constructor(publicKey: PublicKey, privateKey: PrivateKey) {
     this.publicKey = publicKey;
     this.privateKey = privateKey;
+    privateKey.adoptPublicKey(publicKey);
   }
 
   /** Generate a fresh key pair. */

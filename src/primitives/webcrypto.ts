@@ -17,7 +17,7 @@ interface Subtle {
   generateKey(alg: { name: string }, extractable: boolean, usages: string[]): Promise<unknown>;
   importKey(
     format: string,
-    data: Uint8Array,
+    data: Uint8Array | Record<string, string>,
     alg: { name: string },
     extractable: boolean,
     usages: string[],
@@ -91,14 +91,39 @@ function toHex(b: Uint8Array): string {
   return s;
 }
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function base64url(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = ((bytes[i] as number) << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += (B64URL[(n >> 18) & 63] as string) + (B64URL[(n >> 12) & 63] as string);
+    if (i + 1 < bytes.length) out += B64URL[(n >> 6) & 63] as string;
+    if (i + 2 < bytes.length) out += B64URL[n & 63] as string;
+  }
+  return out;
+}
+
 async function agree(
   s: Subtle,
   privateKey: Uint8Array,
   publicKey: Uint8Array,
+  ourPublicKey?: Uint8Array,
 ): Promise<Uint8Array> {
-  const pkcs8 = concatBytes(PKCS8_PREFIX, privateKey);
+  // With our public key at hand, a JWK import skips re-deriving it (several times faster than
+  // PKCS#8 on Node); the agreement depends on the private scalar alone either way.
+  const pkcs8 = ourPublicKey === undefined ? concatBytes(PKCS8_PREFIX, privateKey) : undefined;
   try {
-    const priv = await s.importKey('pkcs8', pkcs8, ALG, false, ['deriveBits']);
+    const priv =
+      ourPublicKey === undefined
+        ? await s.importKey('pkcs8', pkcs8 as Uint8Array, ALG, false, ['deriveBits'])
+        : await s.importKey(
+            'jwk',
+            { kty: 'OKP', crv: 'X25519', d: base64url(privateKey), x: base64url(ourPublicKey) },
+            ALG,
+            false,
+            ['deriveBits'],
+          );
     const pub = await s.importKey('raw', publicKey, ALG, false, []);
     return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256));
   } finally {
@@ -110,14 +135,19 @@ async function agree(
  * X25519 on WebCrypto. Same contract as `x25519Agree`: low-order public keys are refused before
  * any computation, an all-zero result is refused.
  *
+ * `ourPublicKey` (the public half of `privateKey`), when known, makes the import faster; it must
+ * match, or the platform may refuse the key (then callers fall back to noble).
+ *
  * @throws {InvalidKeyError} `ERR_INVALID_KEY`
  */
 export async function webCryptoX25519Agree(
   privateKey: Uint8Array,
   publicKey: Uint8Array,
+  ourPublicKey?: Uint8Array,
 ): Promise<Uint8Array> {
   assertBytes(privateKey, 'privateKey', 32);
   assertBytes(publicKey, 'publicKey', 32);
+  if (ourPublicKey !== undefined) assertBytes(ourPublicKey, 'ourPublicKey', 32);
   if (isLowOrderX25519PublicKey(publicKey)) {
     throw new InvalidKeyError('low-order public key', 'curve25519-public');
   }
@@ -125,7 +155,7 @@ export async function webCryptoX25519Agree(
   if (s === undefined) throw new TypeError('WebCrypto is not available');
   let shared: Uint8Array;
   try {
-    shared = await agree(s, privateKey, publicKey);
+    shared = await agree(s, privateKey, publicKey, ourPublicKey);
   } catch (cause) {
     throw new InvalidKeyError('key agreement failed', 'curve25519-public', { cause });
   }

@@ -45,7 +45,9 @@ describe('native X25519 (WebCrypto)', () => {
       }
       let nativeResult: string;
       try {
-        nativeResult = toHex(await webCryptoX25519Agree(priv, pub));
+        // Both import paths: PKCS#8 (private key only) and JWK (with our public key).
+        const ours = i % 2 === 0 ? x25519PublicKey(priv) : undefined;
+        nativeResult = toHex(await webCryptoX25519Agree(priv, pub, ours));
       } catch (e) {
         nativeResult = `error ${(e as { code?: string }).code ?? ''}`;
       }
