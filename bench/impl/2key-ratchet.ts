@@ -12,10 +12,11 @@
  */
 import { createRequire } from 'node:module';
 import type * as TwoKey from '2key-ratchet';
+import type { DHRatchetStep } from '2key-ratchet/dist/types/asym_ratchet';
 import type { Bundle, Implementation, Party, WireMessage } from '../types.js';
 
 const lib = createRequire(import.meta.url)('2key-ratchet') as typeof TwoKey;
-lib.setEngine('@node/webcrypto', globalThis.crypto as unknown as Crypto);
+lib.setEngine('@node/webcrypto', globalThis.crypto);
 
 /** What the store keeps per peer (structured-cloned, as IndexedDB would). */
 interface StoredSession {
@@ -23,7 +24,15 @@ interface StoredSession {
   readonly remote: Awaited<ReturnType<TwoKey.RemoteIdentity['toJSON']>>;
   readonly remotePreKeyId: number | undefined;
   readonly remotePreKeySignedId: number;
+  /**
+   * The current DH step while it is not yet on the step stack (a fresh initiator's): `toJSON()`
+   * only saves the stack, so without this a reloaded initiator could not encrypt.
+   */
+  readonly pendingStep: Awaited<ReturnType<DHRatchetStep['toJSON']>> | undefined;
 }
+
+/** `DHRatchetStep` is not exported; its class is reached through an instance. */
+type StepClass = { fromJSON(obj: StoredSession['pendingStep']): Promise<DHRatchetStep> };
 
 const toArrayBuffer = (b: Uint8Array): ArrayBuffer =>
   b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
@@ -33,10 +42,12 @@ async function twoKeyParty(name: string): Promise<Party> {
   const sessions = new Map<string, StoredSession>();
 
   const save = async (peer: string, ratchet: TwoKey.AsymmetricRatchet): Promise<void> => {
+    const json = await ratchet.toJSON();
     sessions.set(
       peer,
       structuredClone({
-        ratchet: await ratchet.toJSON(),
+        ratchet: json,
+        pendingStep: json.steps.length === 0 ? await ratchet.currentStep.toJSON() : undefined,
         remote: await ratchet.remoteIdentity.toJSON(),
         remotePreKeyId: ratchet.remotePreKeyId,
         remotePreKeySignedId: ratchet.remotePreKeySignedId,
@@ -51,6 +62,10 @@ async function twoKeyParty(name: string): Promise<Party> {
     const ratchet = await lib.AsymmetricRatchet.fromJSON(identity, remote, s.ratchet);
     if (s.remotePreKeyId !== undefined) ratchet.remotePreKeyId = s.remotePreKeyId;
     ratchet.remotePreKeySignedId = s.remotePreKeySignedId;
+    if (s.pendingStep !== undefined) {
+      const Step = ratchet.currentStep.constructor as unknown as StepClass;
+      ratchet.currentStep = await Step.fromJSON(s.pendingStep);
+    }
     return ratchet;
   };
 

@@ -12,6 +12,7 @@ export const REFERENCE_ID = 'libsignal-client-0103';
 /** Ids in table order. */
 export const IMPLEMENTATION_IDS = [
   'chiffre',
+  'chiffre-noble',
   'chiffre-nospqr',
   'libsignal-client-0103',
   'libsignal-client-090',
@@ -24,6 +25,7 @@ export type ImplementationId = (typeof IMPLEMENTATION_IDS)[number];
 
 const loaders: Record<ImplementationId, () => Promise<{ default: Implementation }>> = {
   chiffre: () => import('./chiffre.js'),
+  'chiffre-noble': () => import('./chiffre-noble.js'),
   'chiffre-nospqr': () => import('./chiffre-nospqr.js'),
   'libsignal-client-0103': () => import('./libsignal-client-0103.js'),
   'libsignal-client-090': () => import('./libsignal-client-090.js'),

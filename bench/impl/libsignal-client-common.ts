@@ -20,11 +20,11 @@ const key = (address: Lib0103.ProtocolAddress): string =>
 function libsignalParty(lib: LibsignalClient, name: string, withLocalAddress: boolean): Party {
   const identity = lib.IdentityKeyPair.generate();
   const registrationId = 1 + Math.floor(Math.random() * 16000);
-  const sessions = new Map<string, Uint8Array>();
-  const identities = new Map<string, Uint8Array>();
-  const preKeys = new Map<number, Uint8Array>();
-  const signedPreKeys = new Map<number, Uint8Array>();
-  const kyberPreKeys = new Map<number, Uint8Array>();
+  const sessions = new Map<string, Uint8Array<ArrayBuffer>>();
+  const identities = new Map<string, Uint8Array<ArrayBuffer>>();
+  const preKeys = new Map<number, Uint8Array<ArrayBuffer>>();
+  const signedPreKeys = new Map<number, Uint8Array<ArrayBuffer>>();
+  const kyberPreKeys = new Map<number, Uint8Array<ArrayBuffer>>();
   const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
   class Sessions extends lib.SessionStore {
@@ -126,6 +126,7 @@ function libsignalParty(lib: LibsignalClient, name: string, withLocalAddress: bo
   const signalEncrypt = lib.signalEncrypt as unknown as AnyFn;
   const signalDecrypt = lib.signalDecrypt as unknown as AnyFn;
   const signalDecryptPreKey = lib.signalDecryptPreKey as unknown as AnyFn;
+  const prekeyType: number = lib.CiphertextMessageType.PreKey;
   let nextId = 1;
 
   return {
@@ -180,7 +181,7 @@ function libsignalParty(lib: LibsignalClient, name: string, withLocalAddress: bo
         ids,
       )) as Lib0103.CiphertextMessage;
       return {
-        type: m.type() === lib.CiphertextMessageType.PreKey ? 'prekey' : 'whisper',
+        type: m.type() === prekeyType ? 'prekey' : 'whisper',
         body: m.serialize(),
       };
     },

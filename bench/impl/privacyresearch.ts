@@ -89,9 +89,7 @@ async function privacyParty(name: string): Promise<Party> {
       return device;
     },
     async processBundle(peer: string, bundle: Bundle) {
-      await new lib.SessionBuilder(storage, addressOf(peer)).processPreKey(
-        bundle as Pr.DeviceType,
-      );
+      await new lib.SessionBuilder(storage, addressOf(peer)).processPreKey(bundle as Pr.DeviceType);
     },
     async encrypt(peer: string, plaintext: Uint8Array): Promise<WireMessage> {
       const m = await new lib.SessionCipher(storage, addressOf(peer)).encrypt(

@@ -20,7 +20,10 @@ export default tseslint.config(
   ...tseslint.configs.strictTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: ['./test/config/tsconfig.test.json'], tsconfigRootDir: root },
+      parserOptions: {
+        project: ['./test/config/tsconfig.test.json', './bench/tsconfig.json'],
+        tsconfigRootDir: root,
+      },
     },
     rules: {
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true }],
