@@ -146,7 +146,7 @@ export class UnsupportedVersionError extends SignalError {
   /** The version found in the input. */
   readonly version: number;
   constructor(message: string, version: number, options?: SignalErrorOptions) {
-    super(message, 'ERR_UNSUPPORTED_VERSION', options, 'reset-session');
+    super(message, 'ERR_UNSUPPORTED_VERSION', options, 'request-resend');
     this.version = version;
   }
 }

@@ -102,8 +102,8 @@ export class SessionRecovery {
   }
 
   /**
-   * Archive the session with `address`, start a new one from a freshly fetched bundle, and tell
-   * the peer. Rate-limited per peer.
+   * Start a new session with `address` from a freshly fetched bundle (the broken one is
+   * archived), and tell the peer. Rate-limited per peer.
    */
   async resetSession(
     address: ProtocolAddress,
@@ -111,7 +111,8 @@ export class SessionRecovery {
   ): Promise<RecoveryOutcome> {
     if (!this.#allowed(address)) return { action: 'rate-limited', suggested };
     const bundle = await this.#o.fetchBundle(address);
-    await this.#o.manager.archiveSession(address);
+    // processPreKeyBundle archives the broken session only once the new one exists: a bad bundle
+    // leaves everything as it was.
     await this.#o.manager.processPreKeyBundle(address, bundle);
     await this.#o.notifyPeer(address, 'session-reset');
     this.#record(address);

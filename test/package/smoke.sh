@@ -21,6 +21,4 @@ bin="$(cd "$here/../.." && pwd)/node_modules/.bin"
 node session-smoke-cli.mjs
 "$bin/bun" session-smoke-cli.mjs
 "$bin/deno" run --allow-read --allow-env session-smoke-cli.mjs
-if [ -f "$here/browser-smoke.mjs" ]; then
-  node "$here/browser-smoke.mjs" "$scratch"
-fi
+(cd "$here/../.." && node --import tsx test/package/browser-smoke.ts "$scratch")

@@ -12,6 +12,7 @@ import {
   MissingPreKeyError,
   SessionNotFoundError,
   SessionRecovery,
+  UnsupportedVersionError,
   UntrustedIdentityError,
 } from '../../src/index.js';
 import { makeParty, text, utf8 } from '../support/parties.js';
@@ -27,6 +28,8 @@ describe('suggested actions', () => {
     expect(new MissingPreKeyError('one-time', 4).suggestedAction).toBe('reset-session');
     expect(new SessionNotFoundError('a.1', 'encrypt').suggestedAction).toBe('refetch-bundle');
     expect(new UntrustedIdentityError('a.1').suggestedAction).toBe('confirm-identity');
+    // A version byte can be flipped in transit before any MAC is checked: never worth a reset.
+    expect(new UnsupportedVersionError('v', 5).suggestedAction).toBe('request-resend');
   });
 });
 
