@@ -163,7 +163,7 @@ function targetsSection(d: BenchmarkData): string {
       rows,
     ),
     '',
-    "The benchmark runs chiffre in its default configuration. Until it also runs chiffre with pure noble forced (issue 7's option, once it exists), the “pure noble” column is judged on the same numbers as the default one; while chiffre has no WebCrypto backend both columns measure the same code.",
+    "The “default (Node)” column is chiffre as configured by default: native X25519 through WebCrypto where the platform has it (Node 20+), with `@noble/*` for everything else. The “pure noble” column is chiffre with `crypto: 'noble'` (“chiffre 0.1.0, pure noble” below), as on a platform without native X25519 such as React Native.",
   ].join('\n');
 }
 
