@@ -8,6 +8,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export default tseslint.config(
   {
     ignores: [
+      '.tmp/**',
       'dist/**',
       'node_modules/**',
       'coverage/**',
@@ -95,6 +96,8 @@ export default tseslint.config(
         console: 'readonly',
         process: 'readonly',
         URL: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
         require: 'writable',
         module: 'writable',
       },

@@ -2,9 +2,12 @@
 import { runSessionSmoke } from './session-smoke.mjs';
 
 const name = globalThis.Deno ? 'deno' : globalThis.Bun ? 'bun' : 'node';
-runSessionSmoke(`${name} ${globalThis.Deno?.version?.deno ?? globalThis.Bun?.version ?? globalThis.process?.version}`)
+runSessionSmoke(
+  `${name} ${globalThis.Deno?.version?.deno ?? globalThis.Bun?.version ?? globalThis.process?.version}`,
+)
   .then((line) => console.log(line))
   .catch((e) => {
     console.error(e);
-    globalThis.Deno ? globalThis.Deno.exit(1) : globalThis.process.exit(1);
+    if (globalThis.Deno) globalThis.Deno.exit(1);
+    else globalThis.process.exit(1);
   });

@@ -47,13 +47,19 @@ export async function runSessionSmoke(runtime) {
   for (const t of ['one', 'two', 'three']) batch.push(await alice.encrypt(bobAddr, enc(t)));
   check(batch[0].type === 'whisper', 'whisper after reply');
   for (const i of [2, 0, 1]) {
-    check(dec(await bob.decrypt(aliceAddr, batch[i])) === ['one', 'two', 'three'][i], 'out of order');
+    check(
+      dec(await bob.decrypt(aliceAddr, batch[i])) === ['one', 'two', 'three'][i],
+      'out of order',
+    );
   }
   try {
     await bob.decrypt(aliceAddr, batch[0]);
     check(false, 'duplicate accepted');
   } catch (e) {
-    check(isSignalError(e, 'ERR_DUPLICATE_MESSAGE'), 'duplicate refused with ERR_DUPLICATE_MESSAGE');
+    check(
+      isSignalError(e, 'ERR_DUPLICATE_MESSAGE'),
+      'duplicate refused with ERR_DUPLICATE_MESSAGE',
+    );
   }
   const status = await alice.getSpqrStatus(bobAddr);
   check(status !== null && status.version === 1, 'SPQR V1 session');

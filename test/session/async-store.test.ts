@@ -39,10 +39,7 @@ function slowStore(inner: InMemoryProtocolStore): ProtocolStore {
     loadSignedPreKey: (id) => later(() => inner.loadSignedPreKey(id)),
     loadKyberPreKey: (id) => later(() => inner.loadKyberPreKey(id)),
     loadSession: (a) => later(() => inner.loadSession(a)),
-    commit: (c) =>
-      later(() => {
-        inner.commit(c);
-      }),
+    commit: (c) => later(() => inner.commit(c)),
   };
 }
 

@@ -95,7 +95,6 @@ export class TestStore extends InMemoryProtocolStore {
   commits = 0;
 
   // The store contract allows a value or a promise (MaybePromise).
-  // eslint-disable-next-line @typescript-eslint/no-misused-promises
   override commit(changes: ChangeSet): void | Promise<void> {
     const failure = this.commitFailure;
     if (failure !== undefined) {
@@ -103,7 +102,7 @@ export class TestStore extends InMemoryProtocolStore {
       throw failure.error;
     }
     this.commits++;
-    super.commit(changes);
+    return super.commit(changes);
   }
 
   override loadSession(address: ProtocolAddress): SessionRecord | null {
