@@ -93,7 +93,9 @@ export type KeyKind = 'curve25519-public' | 'curve25519-private' | 'kem-public' 
 
 /** A key had the wrong type byte or length, or was a low-order point. */
 export class InvalidKeyError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_INVALID_KEY' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_INVALID_KEY' as const;
   /** What kind of key was rejected, when known. */
   readonly keyType: KeyKind | undefined;
@@ -105,7 +107,9 @@ export class InvalidKeyError extends SignalError {
 
 /** An XEdDSA signature (signed prekey, Kyber prekey) did not verify. */
 export class InvalidSignatureError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_INVALID_SIGNATURE' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_INVALID_SIGNATURE' as const;
   constructor(message: string, options?: SignalErrorOptions) {
     super(message, 'ERR_INVALID_SIGNATURE', options, 'refetch-bundle');
@@ -120,7 +124,9 @@ export type MessageKind = 'whisper' | 'prekey' | 'kem-ciphertext' | 'bundle' | '
  * does not decrypt all produce the same message (`'decryption failed'`), on purpose.
  */
 export class InvalidMessageError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_INVALID_MESSAGE' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_INVALID_MESSAGE' as const;
   /** The kind of message that was rejected. */
   readonly messageType: MessageKind;
@@ -141,7 +147,9 @@ export class InvalidMessageError extends SignalError {
 
 /** A message carried a legacy or future version byte. */
 export class UnsupportedVersionError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_UNSUPPORTED_VERSION' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_UNSUPPORTED_VERSION' as const;
   /** The version found in the input. */
   readonly version: number;
@@ -153,7 +161,9 @@ export class UnsupportedVersionError extends SignalError {
 
 /** A message whose counter was already used (a replay or a duplicate delivery). */
 export class DuplicateMessageError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_DUPLICATE_MESSAGE' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_DUPLICATE_MESSAGE' as const;
   /** The counter of the duplicated message. */
   readonly counter: number;
@@ -170,7 +180,9 @@ export class DuplicateMessageError extends SignalError {
 
 /** A message jumped further ahead in its chain than the forward-jump limit allows. */
 export class MessageGapTooLargeError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_MESSAGE_GAP_TOO_LARGE' as const;
   /** How far ahead the message was. */
   readonly gap: number;
@@ -190,7 +202,9 @@ export class MessageGapTooLargeError extends SignalError {
 
 /** No usable session exists for the address (or the unacknowledged one expired). */
 export class SessionNotFoundError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_SESSION_NOT_FOUND' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_SESSION_NOT_FOUND' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
@@ -210,7 +224,9 @@ export class SessionNotFoundError extends SignalError {
 
 /** The identity store refused the peer's identity key. */
 export class UntrustedIdentityError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_UNTRUSTED_IDENTITY' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_UNTRUSTED_IDENTITY' as const;
   /** The address in `name.deviceId` form. */
   readonly address: string;
@@ -230,7 +246,9 @@ export type PreKeyKind = 'one-time' | 'signed' | 'kyber';
 
 /** A prekey referenced by a message is not in the store (unknown or already used). */
 export class MissingPreKeyError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_MISSING_PREKEY' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_MISSING_PREKEY' as const;
   /** Which store was asked. */
   readonly kind: PreKeyKind;
@@ -245,7 +263,9 @@ export class MissingPreKeyError extends SignalError {
 
 /** A persisted record is corrupt, truncated, or of a format this version cannot read. */
 export class InvalidRecordError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_INVALID_RECORD' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_INVALID_RECORD' as const;
   /** A short, secret-free description of what is wrong. */
   readonly reason: string;
@@ -257,7 +277,9 @@ export class InvalidRecordError extends SignalError {
 
 /** A storage adapter threw. The adapter's error is kept as `cause`, never in `message`. */
 export class StorageError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_STORAGE' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_STORAGE' as const;
   /** The store method that failed. */
   readonly operation: string;
@@ -273,7 +295,9 @@ export class StorageError extends SignalError {
  * surfacing this error.
  */
 export class ConcurrencyError extends SignalError {
+  /** The stable code of this error class, equal to the instance `code`. */
   static code = 'ERR_CONCURRENT_MODIFICATION' as const;
+  /** The stable code of this error. */
   override readonly code = 'ERR_CONCURRENT_MODIFICATION' as const;
   /** What was modified, e.g. `session alice.1`. */
   readonly record: string;
@@ -307,13 +331,26 @@ export type AnySignalError =
  * @returns whether `value` is a chiffre error (with that code)
  * @example
  * ```ts
- * if (isSignalError(e, 'ERR_UNTRUSTED_IDENTITY')) askUserToConfirm(e.address);
+ * import { isSignalError } from 'chiffre';
+ *
+ * try {
+ *   await sessions.encrypt(bob, bytes);
+ * } catch (e) {
+ *   if (isSignalError(e, 'ERR_UNTRUSTED_IDENTITY')) askUserToConfirm(e.address); // e is narrowed
+ *   else throw e;
+ * }
  * ```
  */
 export function isSignalError<C extends SignalErrorCode>(
   value: unknown,
   code?: C,
-): value is Extract<AnySignalError, { code: C }> {
+): value is Extract<
+  AnySignalError,
+  {
+    /** The code the guard was given. */
+    code: C;
+  }
+> {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as Record<symbol, unknown>)[BRAND] !== true) return false;
   return code === undefined || (value as { code?: unknown }).code === code;

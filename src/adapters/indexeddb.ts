@@ -102,6 +102,14 @@ interface IdbKeyRangeStatic {
  * named `name` is held until the promise `callback` returns settles.
  */
 export interface LockManagerLike {
+  /**
+   * Wait for the exclusive lock `name`, run `callback` while holding it, and release it when the
+   * callback's promise settles.
+   *
+   * @param name - the lock name, shared by every tab and worker of the origin
+   * @param callback - the work to run under the lock
+   * @returns what `callback` resolves to
+   */
   request<T>(name: string, callback: (lock: unknown) => Promise<T>): Promise<T>;
 }
 
@@ -185,10 +193,33 @@ export interface IndexedDbBackendOptions {
 export interface IndexedDbBackend extends RecordBackend {
   /** The IndexedDB database name. */
   readonly name: string;
+  /**
+   * Read one record in a `readonly` transaction.
+   *
+   * @param kind - what the record is
+   * @param id - its id within the kind
+   * @returns the bytes and version, or `null` when the record does not exist
+   * @throws {StorageError} `ERR_STORAGE` when IndexedDB fails
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for a malformed stored value
+   */
   get(kind: RecordKind, id: string): Promise<StoredRecord | null>;
   /** One `readwrite` transaction; see {@link openIndexedDbBackend} for `applicationWrite`. */
   write(batch: RecordBatch): Promise<void>;
+  /**
+   * Count the records of a kind.
+   *
+   * @param kind - what to count
+   * @returns how many records of that kind exist
+   * @throws {StorageError} `ERR_STORAGE` when IndexedDB fails
+   */
   count(kind: RecordKind): Promise<number>;
+  /**
+   * List the ids of a kind, in IndexedDB key order.
+   *
+   * @param kind - what to list
+   * @returns the ids of every record of that kind
+   * @throws {StorageError} `ERR_STORAGE` when IndexedDB fails
+   */
   ids(kind: RecordKind): Promise<string[]>;
   /**
    * Close the connection. Later calls reopen it; close it for good by dropping the backend
@@ -677,9 +708,13 @@ export type IndexedDbProtocolStoreOptions = IndexedDbBackendOptions & BackendSto
  * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for a corrupt identity or a newer database
  * @example
  * ```ts
+ * import { IdentityKeyPair, ProtocolAddress, SessionManager } from 'chiffre';
+ * import { LockedSessionManager, openIndexedDbProtocolStore } from 'chiffre/storage/indexeddb';
+ *
  * const store = await openIndexedDbProtocolStore('chat-alice', {
  *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),
  * });
+ * const localAddress = new ProtocolAddress('alice', 1);
  * const manager = new LockedSessionManager(
  *   new SessionManager({ store, localAddress }),
  *   { scope: 'chat-alice' },

@@ -47,8 +47,11 @@ import { BackendProtocolStore, type BackendStoreOptions } from '../storage/backe
  * A better-sqlite3 `Statement` satisfies it.
  */
 export interface SqliteStatement {
+  /** Execute the statement with `params` bound; returns the driver's run info. */
   run(...params: unknown[]): unknown;
+  /** Execute and return the first row, or `undefined` when there is none. */
   get(...params: unknown[]): unknown;
+  /** Execute and return every row. */
   all(...params: unknown[]): unknown[];
 }
 
@@ -68,14 +71,23 @@ export interface SqliteTransaction<A extends unknown[], R> {
  * driver's own `Database` type when more of its API is needed.
  */
 export interface SqliteDatabase {
+  /** Whether the connection is open. */
   readonly open: boolean;
+  /** Whether a transaction is open on the connection. */
   readonly inTransaction: boolean;
+  /** Whether the database is in memory (no journal mode to set). */
   readonly memory: boolean;
+  /** Whether the connection was opened read-only. */
   readonly readonly: boolean;
+  /** Compile one SQL statement. */
   prepare(source: string): SqliteStatement;
+  /** Run SQL text that may hold several statements, without results. */
   exec(source: string): unknown;
+  /** Run a `PRAGMA` (`source` without the `PRAGMA` keyword). */
   pragma(source: string, options?: { simple?: boolean }): unknown;
+  /** Wrap `fn` so that each call runs in a transaction (see {@link SqliteTransaction}). */
   transaction<A extends unknown[], R>(fn: (...args: A) => R): SqliteTransaction<A, R>;
+  /** Close the connection. */
   close(): unknown;
 }
 
@@ -310,6 +322,15 @@ export class SqliteBackend implements RecordBackend {
     return this.#db;
   }
 
+  /**
+   * Read one record (a copy of its bytes).
+   *
+   * @param kind - what the record is
+   * @param id - its id within the kind
+   * @returns the bytes and version, or `null` when the record does not exist
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the row's version or bytes are damaged
+   * @throws {TypeError} when `kind` or `id` is not a string
+   */
   get(kind: RecordKind, id: string): StoredRecord | null {
     checkKey(kind, id);
     const row = this.#get.get(kind, id) as Row | undefined;
@@ -322,17 +343,39 @@ export class SqliteBackend implements RecordBackend {
     return { bytes: new Uint8Array(row.bytes), version };
   }
 
+  /**
+   * Apply a batch in one `BEGIN IMMEDIATE` transaction (a `SAVEPOINT` inside an open one); the
+   * application write receives the connection as its transaction handle.
+   *
+   * @param batch - the puts, deletes and optional synchronous application write
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when an expectation fails (nothing
+   *   is written)
+   * @throws {TypeError} for a malformed batch, or when the application write returns a promise
+   *   (nothing is written)
+   */
   write(batch: RecordBatch): void {
     if (typeof batch !== 'object' || batch === null) throw new TypeError('batch must be an object');
     this.#write.immediate(batch);
   }
 
+  /**
+   * Count the records of a kind.
+   *
+   * @param kind - what to count
+   * @returns how many records of that kind exist
+   */
   count(kind: RecordKind): number {
     checkKey(kind, '');
     const row = this.#count.get(kind) as { n: number };
     return row.n;
   }
 
+  /**
+   * List the ids of a kind, sorted by SQLite's binary collation.
+   *
+   * @param kind - what to list
+   * @returns the ids of every record of that kind
+   */
   ids(kind: RecordKind): string[] {
     checkKey(kind, '');
     return (this.#ids.all(kind) as { id: unknown }[]).map((r) => String(r.id));
@@ -381,10 +424,25 @@ export class SqliteBackend implements RecordBackend {
     }
   }
 
-  toJSON(): { type: 'SqliteBackend'; schemaVersion: number } {
+  /**
+   * The JSON rendering: the class tag and the schema version, never records.
+   *
+   * @returns the class tag and {@link SQLITE_SCHEMA_VERSION}
+   */
+  toJSON(): {
+    /** Always `'SqliteBackend'`. */
+    type: 'SqliteBackend';
+    /** The schema version this code writes. */
+    schemaVersion: number;
+  } {
     return { type: 'SqliteBackend', schemaVersion: SQLITE_SCHEMA_VERSION };
   }
 
+  /**
+   * A short rendering.
+   *
+   * @returns `SqliteBackend(schema <version>)`
+   */
   toString(): string {
     return `SqliteBackend(schema ${String(SQLITE_SCHEMA_VERSION)})`;
   }
@@ -493,7 +551,7 @@ function wrapOpen<T>(fn: () => T): T {
  * @example
  * ```ts
  * import Database from 'better-sqlite3';
- * import { IdentityKeyPair, SessionManager } from 'chiffre';
+ * import { IdentityKeyPair, ProtocolAddress, SessionManager } from 'chiffre';
  * import { openSqliteProtocolStore, withSqliteTransaction } from 'chiffre/storage/sqlite';
  *
  * const db = new Database('app.db');
@@ -501,7 +559,9 @@ function wrapOpen<T>(fn: () => T): T {
  * const store = await openSqliteProtocolStore(db, {
  *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),
  * });
+ * const localAddress = new ProtocolAddress('alice', 1);
  * const manager = new SessionManager({ store, localAddress });
+ * // ...when `message` arrives from `sender`:
  * await manager.decrypt(sender, message, {
  *   // Runs inside the commit's transaction: the message and the ratchet state land together.
  *   withPlaintext: withSqliteTransaction((plaintext, tx) => {

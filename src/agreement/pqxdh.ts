@@ -41,13 +41,19 @@ export interface PqxdhSecrets {
 
 /** What the initiator contributes and what it knows of the responder. */
 export interface InitiatorAgreementParams {
+  /** Our identity key pair (IK_A). */
   readonly ourIdentity: IdentityKeyPair;
   /** A fresh ephemeral key pair, used once. */
   readonly ourBaseKey: KeyPair;
+  /** The responder's identity key (IK_B), already trusted. */
   readonly theirIdentityKey: PublicKey;
+  /** The responder's signed prekey (SPK_B), signature already verified. */
   readonly theirSignedPreKey: PublicKey;
+  /** The responder's one-time prekey (OPK_B), when the bundle had one. */
   readonly theirOneTimePreKey?: PublicKey | undefined;
+  /** The responder's Kyber prekey, signature already verified. */
   readonly theirKyberPreKey: KemPublicKey;
+  /** Randomness for the KEM encapsulation; the platform CSPRNG by default. */
   readonly random?: RandomSource;
 }
 
@@ -75,6 +81,8 @@ function deriveSecrets(parts: Uint8Array[]): PqxdhSecrets {
  *
  * Invariant the caller owns (hazmat): `ourBaseKey` is fresh and never reused.
  *
+ * @param p - our keys and the responder's verified bundle keys
+ * @returns the root, chain and SPQR keys, and the KEM ciphertext to send
  * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a low-order key or a malformed KEM key
  */
 export function agreeAsInitiator(p: InitiatorAgreementParams): InitiatorAgreement {
@@ -92,18 +100,27 @@ export function agreeAsInitiator(p: InitiatorAgreementParams): InitiatorAgreemen
 
 /** What the responder holds and what arrived in the PreKeySignalMessage. */
 export interface ResponderAgreementParams {
+  /** Our identity key pair (IK_B). */
   readonly ourIdentity: IdentityKeyPair;
+  /** The signed prekey pair the message names (SPK_B). */
   readonly ourSignedPreKey: KeyPair;
+  /** The one-time prekey pair the message names (OPK_B), if any. */
   readonly ourOneTimePreKey?: KeyPair | undefined;
+  /** The secret key of the Kyber prekey the message names. */
   readonly ourKyberSecretKey: KemSecretKey;
+  /** The initiator's identity key (IK_A), from the message. */
   readonly theirIdentityKey: PublicKey;
+  /** The initiator's base key (EK_A), from the message. */
   readonly theirBaseKey: PublicKey;
+  /** `type ‖ ciphertext` from PreKeySignalMessage field 8. */
   readonly kyberCiphertext: Uint8Array;
 }
 
 /**
  * Responder side of PQXDH. Refuses a non-canonical base key first, as libsignal does.
  *
+ * @param p - our keys and what arrived in the PreKeySignalMessage
+ * @returns the root, chain and SPQR keys
  * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a non-canonical or low-order key
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for a KEM ciphertext of the wrong type or length
  */

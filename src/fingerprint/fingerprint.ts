@@ -46,13 +46,22 @@ function scannableBytes(version: number, local: Uint8Array, remote: Uint8Array):
 }
 
 /**
- * A pair of fingerprints between us and a peer.
+ * A pair of fingerprints between us and a peer: the safety number both users read
+ * (`displayable`) and the QR payload one device scans from the other (`scannable`).
  *
  * @example
  * ```ts
- * const fp = Fingerprint.create(5200, 2, aliceAci, aliceKey, bobAci, bobKey);
- * show(fp.displayable); // "30035 44776 …" (60 digits)
- * if (fp.compareScannable(scannedQr)) markVerified();
+ * import { FINGERPRINT_ITERATIONS, Fingerprint, IdentityKeyPair } from 'chiffre';
+ *
+ * const aliceKey = IdentityKeyPair.generate().publicKey;
+ * const bobKey = IdentityKeyPair.generate().publicKey;
+ * // Stable ids: version 1 uses the E.164 number's bytes, version 2 the 16 ACI bytes.
+ * const aliceId = new TextEncoder().encode('+14155550100');
+ * const bobId = new TextEncoder().encode('+14155550111');
+ * const ours = Fingerprint.create(FINGERPRINT_ITERATIONS, 1, aliceId, aliceKey, bobId, bobKey);
+ * const theirs = Fingerprint.create(FINGERPRINT_ITERATIONS, 1, bobId, bobKey, aliceId, aliceKey);
+ * ours.displayable === theirs.displayable; // true: 60 digits, shown in groups of five
+ * ours.compareScannable(theirs.scannable); // true
  * ```
  */
 export class Fingerprint {
@@ -81,7 +90,9 @@ export class Fingerprint {
    * @param localKey - our identity key
    * @param remoteId - the peer's stable identifier
    * @param remoteKey - the peer's identity key
+   * @returns the fingerprints; the peer, with the sides swapped, gets the same `displayable`
    * @throws {RangeError} for iterations out of range or a version outside u32
+   * @throws {TypeError} when an id is not a `Uint8Array`
    */
   static create(
     iterations: number,
@@ -114,6 +125,8 @@ export class Fingerprint {
    * Compare with the peer's scannable fingerprint (scanned from their screen): true when their
    * "local" is our "remote" and vice versa. Compared in constant time.
    *
+   * @param theirs - the bytes decoded from the peer's QR code
+   * @returns whether both identity keys match
    * @throws {UnsupportedVersionError} `ERR_UNSUPPORTED_VERSION` when the versions differ
    * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for malformed bytes
    */

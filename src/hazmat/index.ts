@@ -5,6 +5,37 @@
  * a signature check) silently destroys the security the protocol provides. Prefer the main entry
  * point (`chiffre`). Each export states the invariant its caller now owns.
  *
+ * @example
+ * ```ts
+ * import { IdentityKeyPair, KemKeyPair, KeyPair } from 'chiffre';
+ * import { agreeAsInitiator, agreeAsResponder, equalConstantTime, wipe } from 'chiffre/hazmat';
+ *
+ * // PQXDH by hand. The caller now owns what SessionManager would do: verify both prekey
+ * // signatures, check identity trust, never reuse a base key, wipe the secrets.
+ * const aliceIdentity = IdentityKeyPair.generate();
+ * const bobIdentity = IdentityKeyPair.generate();
+ * const bobSignedPreKey = KeyPair.generate();
+ * const bobKyberPreKey = KemKeyPair.generate();
+ * const baseKey = KeyPair.generate(); // fresh, used once
+ * const alice = agreeAsInitiator({
+ *   ourIdentity: aliceIdentity,
+ *   ourBaseKey: baseKey,
+ *   theirIdentityKey: bobIdentity.publicKey,
+ *   theirSignedPreKey: bobSignedPreKey.publicKey,
+ *   theirKyberPreKey: bobKyberPreKey.publicKey,
+ * });
+ * const bob = agreeAsResponder({
+ *   ourIdentity: bobIdentity,
+ *   ourSignedPreKey: bobSignedPreKey,
+ *   ourKyberSecretKey: bobKyberPreKey.secretKey,
+ *   theirIdentityKey: aliceIdentity.publicKey,
+ *   theirBaseKey: baseKey.publicKey,
+ *   kyberCiphertext: alice.kyberCiphertext,
+ * });
+ * equalConstantTime(alice.rootKey, bob.rootKey); // true
+ * wipe(alice.rootKey, alice.chainKey, alice.pqrAuthKey, bob.rootKey, bob.chainKey, bob.pqrAuthKey);
+ * ```
+ *
  * @module
  */
 export {

@@ -36,7 +36,17 @@ export class ProtocolAddress {
     return this.name === other.name && this.deviceId === other.deviceId;
   }
 
-  toJSON(): { name: string; deviceId: number } {
+  /**
+   * The JSON rendering.
+   *
+   * @returns the name and device id
+   */
+  toJSON(): {
+    /** The account name. */
+    name: string;
+    /** The device id. */
+    deviceId: number;
+  } {
     return { name: this.name, deviceId: this.deviceId };
   }
 }

@@ -113,10 +113,25 @@ export class PublicKey {
     return toHex(this.#serialized);
   }
 
-  toJSON(): { type: 'PublicKey'; key: string } {
+  /**
+   * The JSON rendering (public data only).
+   *
+   * @returns the class tag and the key's hex
+   */
+  toJSON(): {
+    /** Always `'PublicKey'`. */
+    type: 'PublicKey';
+    /** Lower-case hex of the 33-byte serialized key. */
+    key: string;
+  } {
     return { type: 'PublicKey', key: this.toHex() };
   }
 
+  /**
+   * A readable rendering, also used by `util.inspect`.
+   *
+   * @returns `PublicKey(<hex>)`
+   */
   toString(): string {
     return `PublicKey(${this.toHex()})`;
   }
@@ -237,10 +252,25 @@ export class PrivateKey {
     return xeddsaSign(this.#bytes, message, random);
   }
 
-  toJSON(): { type: 'PrivateKey'; key: string } {
+  /**
+   * The JSON rendering. The key bytes are replaced by a placeholder.
+   *
+   * @returns the class tag and `'<redacted>'`
+   */
+  toJSON(): {
+    /** Always `'PrivateKey'`. */
+    type: 'PrivateKey';
+    /** Always `'<redacted>'`. */
+    key: string;
+  } {
     return { type: 'PrivateKey', key: REDACTED };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `PrivateKey(<redacted>)`
+   */
   toString(): string {
     return `PrivateKey(${REDACTED})`;
   }
@@ -280,10 +310,25 @@ export class KeyPair {
     return new KeyPair(privateKey.getPublicKey(), privateKey);
   }
 
-  toJSON(): { publicKey: string; privateKey: string } {
+  /**
+   * The JSON rendering: the public half only.
+   *
+   * @returns the public key's hex and `'<redacted>'` for the private half
+   */
+  toJSON(): {
+    /** Lower-case hex of the 33-byte serialized public key. */
+    publicKey: string;
+    /** Always `'<redacted>'`. */
+    privateKey: string;
+  } {
     return { publicKey: this.publicKey.toHex(), privateKey: REDACTED };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `KeyPair(<public hex>, <redacted>)`
+   */
   toString(): string {
     return `KeyPair(${this.publicKey.toHex()}, ${REDACTED})`;
   }

@@ -30,12 +30,19 @@ export class IdentityKeyPair {
   }
 
   /**
-   * Generate a fresh identity key pair.
+   * Generate a fresh identity key pair. A device generates one once and keeps it for its
+   * lifetime; peers pin its public half.
    *
+   * @param random - the randomness source; the platform CSPRNG by default (inject one only in
+   *   tests)
+   * @returns the new key pair
    * @example
    * ```ts
+   * import { IdentityKeyPair } from 'chiffre';
+   *
    * const identity = IdentityKeyPair.generate();
-   * const bytes = identity.serialize(); // keep secret
+   * const bytes = identity.serialize(); // 69 bytes, secret: store it protected
+   * IdentityKeyPair.deserialize(bytes).publicKey.equals(identity.publicKey); // true
    * ```
    */
   static generate(random: RandomSource = secureRandom): IdentityKeyPair {
@@ -77,10 +84,25 @@ export class IdentityKeyPair {
     return new IdentityKeyPair(publicKey, privateKey);
   }
 
-  toJSON(): { publicKey: string; privateKey: string } {
+  /**
+   * The JSON rendering: the public half only.
+   *
+   * @returns the identity key's hex and `'<redacted>'` for the private half
+   */
+  toJSON(): {
+    /** Lower-case hex of the 33-byte serialized identity key. */
+    publicKey: string;
+    /** Always `'<redacted>'`. */
+    privateKey: string;
+  } {
     return { publicKey: this.publicKey.toHex(), privateKey: REDACTED };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `IdentityKeyPair(<public hex>, <redacted>)`
+   */
   toString(): string {
     return `IdentityKeyPair(${this.publicKey.toHex()}, ${REDACTED})`;
   }

@@ -59,10 +59,27 @@ export class KemPublicKey {
     return equalBytes(this.#serialized, other.#serialized);
   }
 
-  toJSON(): { type: 'KemPublicKey'; kemType: number; sha256: string } {
+  /**
+   * The JSON rendering: a SHA-256 digest stands in for the 1569-byte key.
+   *
+   * @returns the class tag, the KEM type byte and the key's digest
+   */
+  toJSON(): {
+    /** Always `'KemPublicKey'` (the KEM type byte is `kemType`). */
+    type: 'KemPublicKey';
+    /** The KEM type byte. */
+    kemType: number;
+    /** Lower-case hex of SHA-256 over the serialized key. */
+    sha256: string;
+  } {
     return { type: 'KemPublicKey', kemType: this.type, sha256: toHex(sha256(this.#serialized)) };
   }
 
+  /**
+   * A short rendering, also used by `util.inspect`.
+   *
+   * @returns `KemPublicKey(type <byte>, sha256 <hex>)`
+   */
   toString(): string {
     return `KemPublicKey(type ${String(this.type)}, sha256 ${toHex(sha256(this.#serialized))})`;
   }
@@ -105,10 +122,27 @@ export class KemSecretKey {
     return KemPublicKey.deserialize(kemPublicKeyFromSecretKey(this.#serialized));
   }
 
-  toJSON(): { type: 'KemSecretKey'; kemType: number; key: string } {
+  /**
+   * The JSON rendering. The key bytes are replaced by a placeholder.
+   *
+   * @returns the class tag, the KEM type byte and `'<redacted>'`
+   */
+  toJSON(): {
+    /** Always `'KemSecretKey'` (the KEM type byte is `kemType`). */
+    type: 'KemSecretKey';
+    /** The KEM type byte. */
+    kemType: number;
+    /** Always `'<redacted>'`. */
+    key: string;
+  } {
     return { type: 'KemSecretKey', kemType: this.type, key: REDACTED };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `KemSecretKey(type <byte>, <redacted>)`
+   */
   toString(): string {
     return `KemSecretKey(type ${String(this.type)}, ${REDACTED})`;
   }
@@ -140,10 +174,25 @@ export class KemKeyPair {
     return new KemKeyPair(secretKey.getPublicKey(), secretKey);
   }
 
-  toJSON(): { publicKey: ReturnType<KemPublicKey['toJSON']>; secretKey: string } {
+  /**
+   * The JSON rendering: the public half's rendering only.
+   *
+   * @returns the public key's {@link KemPublicKey.toJSON} and `'<redacted>'` for the secret half
+   */
+  toJSON(): {
+    /** The public key's JSON rendering. */
+    publicKey: ReturnType<KemPublicKey['toJSON']>;
+    /** Always `'<redacted>'`. */
+    secretKey: string;
+  } {
     return { publicKey: this.publicKey.toJSON(), secretKey: REDACTED };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `KemKeyPair(<public key rendering>, <redacted>)`
+   */
   toString(): string {
     return `KemKeyPair(${this.publicKey.toString()}, ${REDACTED})`;
   }

@@ -38,7 +38,9 @@ export function isKemType(type: number): type is KemType {
 
 /** A serialized key pair: both halves carry the type byte. */
 export interface SerializedKemKeyPair {
+  /** `type ‖ public key`. */
   readonly publicKey: Uint8Array;
+  /** `type ‖ secret key`. Secret. */
   readonly secretKey: Uint8Array;
 }
 

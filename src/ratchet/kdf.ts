@@ -30,7 +30,9 @@ export interface MessageKeys {
 
 /** Output of a root-key step. */
 export interface RootStep {
+  /** The new 32-byte root key. */
   readonly rootKey: Uint8Array;
+  /** The new 32-byte chain key (index 0). */
   readonly chainKey: Uint8Array;
 }
 

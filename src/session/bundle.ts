@@ -15,25 +15,35 @@ import { initialPqRatchetState } from '../spqr/index.js';
 
 /** A device's published keys. One-time prekey optional; the Kyber prekey is required. */
 export interface PreKeyBundle {
+  /** The device's registration id. */
   readonly registrationId: number;
+  /** The device id within the account. */
   readonly deviceId: number;
   /** One-time prekey id, present exactly when `preKey` is. */
   readonly preKeyId?: number | undefined;
+  /** The one-time (EC) prekey's public key, when the server had one left. */
   readonly preKey?: PublicKey | undefined;
+  /** The signed prekey id. */
   readonly signedPreKeyId: number;
+  /** The signed prekey's public key. */
   readonly signedPreKey: PublicKey;
   /** XEdDSA signature by `identityKey` over the 33-byte serialized signed prekey. */
   readonly signedPreKeySignature: Uint8Array;
+  /** The Kyber prekey id (one-time or last-resort). */
   readonly kyberPreKeyId: number;
+  /** The Kyber prekey's public key. */
   readonly kyberPreKey: KemPublicKey;
   /** XEdDSA signature by `identityKey` over the serialized Kyber prekey (type byte included). */
   readonly kyberPreKeySignature: Uint8Array;
+  /** The device's identity key; it signs both prekeys. */
   readonly identityKey: PublicKey;
 }
 
 /** Our side of a new outgoing session. */
 export interface InitiatorIdentity {
+  /** Our identity key pair. */
   readonly identity: IdentityKeyPair;
+  /** Our registration id, sent in PreKeySignalMessages. */
   readonly registrationId: number;
 }
 
@@ -44,7 +54,12 @@ export interface InitiatorIdentity {
  */
 export type SpqrPolicy = 'require-v1' | 'allow-v0';
 
-/** The minimum SPQR version a policy requires. */
+/**
+ * The minimum SPQR version a policy requires.
+ *
+ * @param policy - the session's SPQR policy
+ * @returns `0` for `'allow-v0'`, `1` for `'require-v1'`
+ */
 export function spqrMinVersion(policy: SpqrPolicy): 0 | 1 {
   return policy === 'allow-v0' ? 0 : 1;
 }
@@ -52,6 +67,7 @@ export function spqrMinVersion(policy: SpqrPolicy): 0 | 1 {
 /**
  * Verify a bundle's two signatures and key shapes. Throws on the first problem.
  *
+ * @param bundle - the bundle as fetched from the server
  * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE` for a bad signed-prekey or Kyber signature
  * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a low-order curve key
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for an inconsistent bundle
@@ -93,6 +109,16 @@ export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
  *
  * Invariant the caller owns (hazmat): the bundle was verified with {@link verifyPreKeyBundle} and
  * its identity is trusted; keys passed in `fresh` are new and used nowhere else.
+ *
+ * @param bundle - the verified bundle
+ * @param ours - our identity key pair and registration id
+ * @param nowSeconds - current time in seconds since the epoch (starts the 30-day
+ *   unacknowledged-session clock)
+ * @param random - the randomness source
+ * @param policy - which SPQR versions to accept from the peer; `'require-v1'` by default
+ * @param fresh - a base key and first ratchet key pair prepared by the caller (otherwise generated)
+ * @returns the initiator's first session state, with pending prekey data
+ * @throws {InvalidKeyError} `ERR_INVALID_KEY` when an agreement hits a low-order key
  */
 export function initiateSessionFromBundle(
   bundle: PreKeyBundle,

@@ -42,17 +42,33 @@ import {
 } from '../wire/index.js';
 import { encodeAddresses } from './addresses.js';
 
-/** An encrypted message, tagged with how the receiver must treat it. */
+/**
+ * An encrypted message, tagged with how the receiver must treat it. Send `type` along with
+ * `body`: the receiver passes both back to `decrypt`.
+ */
 export type CiphertextMessage =
-  | { readonly type: 'prekey'; readonly body: Uint8Array }
-  | { readonly type: 'whisper'; readonly body: Uint8Array };
+  | {
+      /** A PreKeySignalMessage: the session is not yet acknowledged by the peer. */
+      readonly type: 'prekey';
+      /** The serialized PreKeySignalMessage. */
+      readonly body: Uint8Array;
+    }
+  | {
+      /** A SignalMessage on an established session. */
+      readonly type: 'whisper';
+      /** The serialized SignalMessage. */
+      readonly body: Uint8Array;
+    };
 
 /** Who is talking to whom, and the environment of one operation. */
 export interface CipherContext {
+  /** This device's address (bound into PreKeySignalMessages). */
   readonly localAddress: ProtocolAddress;
+  /** The peer's address (bound into PreKeySignalMessages, named in errors). */
   readonly remoteAddress: ProtocolAddress;
   /** Current time in seconds since the epoch. */
   readonly nowSeconds: number;
+  /** The randomness source for ratchet keys and SPQR. */
   readonly random: RandomSource;
   /** A fresh key pair for a DH ratchet step, if the caller prepared one (otherwise generated). */
   readonly nextRatchetKeyPair?: KeyPair | undefined;
@@ -76,15 +92,22 @@ function computeMac(
 
 /** Result of {@link encryptWithRecord}. */
 export interface EncryptResult {
+  /** The new record, with the sending chain advanced. The caller persists it. */
   readonly record: SessionRecord;
+  /** The encrypted message to send. */
   readonly message: CiphertextMessage;
 }
 
 /**
- * Encrypt with the record's current state.
+ * Encrypt with the record's current state. While the state is unacknowledged the result is a
+ * PreKeySignalMessage (`type: 'prekey'`), otherwise a SignalMessage (`type: 'whisper'`).
  *
+ * @param record - the peer's session record; left unchanged
+ * @param plaintext - the bytes to encrypt
+ * @param ctx - addresses, clock and randomness
+ * @returns the new record and the message
  * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND` without a usable current state (none, or
- *   unacknowledged for more than 30 days)
+ *   unacknowledged for more than 30 days), or when the sending chain is exhausted
  */
 export function encryptWithRecord(
   record: SessionRecord,
@@ -145,7 +168,9 @@ export function encryptWithRecord(
 
 /** Result of {@link decryptWithState}. */
 export interface StateDecryptResult {
+  /** The new state, with the message's key consumed and the pending prekey data cleared. */
   readonly state: SessionState;
+  /** The decrypted bytes. */
   readonly plaintext: Uint8Array;
 }
 
@@ -153,6 +178,13 @@ export interface StateDecryptResult {
  * Decrypt a SignalMessage with one state. On success the returned state has the message's key
  * consumed and the pending prekey data cleared.
  *
+ * @param state - the state to try; left unchanged
+ * @param message - the decoded SignalMessage
+ * @param ctx - addresses, clock and randomness
+ * @param kind - the message kind errors report (`'whisper'` or `'prekey'`)
+ * @returns the new state and the plaintext
+ * @throws {UnsupportedVersionError} `ERR_UNSUPPORTED_VERSION` when the message version is not the
+ *   state's
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` ('decryption failed') for any
  *   authentication failure
  * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
@@ -211,7 +243,9 @@ export function decryptWithState(
 
 /** Result of {@link decryptWithRecord}. */
 export interface RecordDecryptResult {
+  /** The new record; the state that decrypted is current in it. The caller persists it. */
   readonly record: SessionRecord;
+  /** The decrypted bytes. */
   readonly plaintext: Uint8Array;
   /** The state that decrypted the message (now current in `record`). */
   readonly state: SessionState;
@@ -221,6 +255,10 @@ export interface RecordDecryptResult {
  * Decrypt a SignalMessage with the record: the current state first, then archived states
  * newest first; the state that succeeds becomes current. A duplicate stops the search at once.
  *
+ * @param record - the peer's session record; left unchanged
+ * @param message - the decoded SignalMessage
+ * @param ctx - addresses, clock and randomness
+ * @returns the new record, the plaintext and the state that decrypted
  * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND` when the record has no state at all
  * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
  * @throws {MessageGapTooLargeError} `ERR_MESSAGE_GAP_TOO_LARGE` when the current state refused

@@ -44,46 +44,84 @@ export interface PreKeyPolicy {
   readonly retention?: number;
 }
 
-/** What one upload publishes. */
+/** What one upload publishes. Only what changed is included; the server keeps the rest. */
 export interface PreKeyUpload {
+  /** This device's identity key, which signed both prekeys. */
   readonly identityKey: PublicKey;
+  /** The new signed prekey, when it was rotated. */
   readonly signedPreKey?: {
+    /** The signed prekey id. */
     readonly id: number;
+    /** The signed prekey's public key. */
     readonly publicKey: PublicKey;
+    /** XEdDSA signature by the identity key over the serialized public key. */
     readonly signature: Uint8Array;
   };
+  /** The new last-resort Kyber prekey, when it was rotated. */
   readonly lastResortKyberPreKey?: {
+    /** The Kyber prekey id. */
     readonly id: number;
+    /** The Kyber prekey's public key. */
     readonly publicKey: KemPublicKey;
+    /** XEdDSA signature by the identity key over the serialized KEM public key. */
     readonly signature: Uint8Array;
   };
-  readonly oneTimePreKeys: readonly { readonly id: number; readonly publicKey: PublicKey }[];
+  /** New one-time prekeys to add to the server's pool (empty when none were due). */
+  readonly oneTimePreKeys: readonly {
+    /** The one-time prekey id. */
+    readonly id: number;
+    /** The one-time prekey's public key. */
+    readonly publicKey: PublicKey;
+  }[];
 }
 
 /** Events of {@link PreKeyLifecycle}. */
 export type PreKeyEvent =
-  | { readonly type: 'last-resort-used'; readonly kyberPreKeyId: number }
   | {
+      /** A committed incoming session used a (current or retired) last-resort Kyber prekey. */
+      readonly type: 'last-resort-used';
+      /** The id of that Kyber prekey. */
+      readonly kyberPreKeyId: number;
+    }
+  | {
+      /** {@link PreKeyLifecycle.refresh} uploaded keys. */
       readonly type: 'uploaded';
+      /** How many one-time prekeys the upload carried. */
       readonly oneTimePreKeys: number;
+      /** Which long-lived keys the upload replaced. */
       readonly rotated: readonly ('signed' | 'last-resort')[];
     }
   | {
+      /** A replaced key passed its retention and was deleted from the store. */
       readonly type: 'retired-removed';
+      /** Which kind of key was deleted. */
       readonly kind: 'signed' | 'last-resort';
+      /** Its id. */
       readonly id: number;
     };
 
 /** Options of {@link PreKeyLifecycle}. */
 export interface PreKeyLifecycleOptions {
+  /** This device's store: new keys are stored in it, expired ones removed from it. */
   readonly store: ManagedProtocolStore;
+  /** Publishes keys to the application's server. Called after the keys are stored locally. */
   readonly upload: (keys: PreKeyUpload) => Promise<void>;
+  /** Asks the application's server how many of this device's one-time prekeys it still holds. */
   readonly serverPreKeyCount: () => Promise<number>;
   /** Persistence of the manager's bookkeeping (a JSON string). */
-  readonly state: { load(): MaybePromise<string | null>; save(json: string): MaybePromise<void> };
+  readonly state: {
+    /** The saved bookkeeping, or `null` the first time. */
+    load(): MaybePromise<string | null>;
+    /** Persist the bookkeeping; called before every upload and after expired keys are removed. */
+    save(json: string): MaybePromise<void>;
+  };
+  /** Low-water mark, batch size, rotation periods and retention; defaults apply per field. */
   readonly policy?: PreKeyPolicy;
+  /** Receives {@link PreKeyEvent}s; must not throw. */
   readonly onEvent?: (event: PreKeyEvent) => void;
+  /** Clock in milliseconds since the epoch; `Date.now` by default. */
   readonly now?: () => number;
+  /** Randomness for key generation; the platform CSPRNG by default. */
   readonly random?: RandomSource;
 }
 
@@ -151,12 +189,35 @@ function parseState(json: string): LifecycleState {
 }
 
 /**
- * Publishes and rotates this device's prekeys.
+ * Publishes and rotates this device's prekeys: call {@link PreKeyLifecycle.refresh} at start-up
+ * and periodically, and give the {@link SessionManager} the store returned by
+ * {@link PreKeyLifecycle.observe} so that uses of the last-resort Kyber prekey are reported.
  *
  * @example
  * ```ts
- * const lifecycle = new PreKeyLifecycle({ store, upload, serverPreKeyCount, state });
+ * import {
+ *   IdentityKeyPair,
+ *   InMemoryProtocolStore,
+ *   PreKeyLifecycle,
+ *   ProtocolAddress,
+ *   SessionManager,
+ * } from 'chiffre';
+ *
+ * const store = new InMemoryProtocolStore(IdentityKeyPair.generate(), 1234);
+ * let saved: string | null = null; // persist it next to the store
+ * const lifecycle = new PreKeyLifecycle({
+ *   store,
+ *   upload: (keys) => server.publishKeys(keys), // your server API
+ *   serverPreKeyCount: () => server.countPreKeys(),
+ *   state: {
+ *     load: () => saved,
+ *     save: (json) => {
+ *       saved = json;
+ *     },
+ *   },
+ * });
  * await lifecycle.refresh(); // at start-up and then periodically
+ * const localAddress = new ProtocolAddress('alice', 1);
  * const manager = new SessionManager({ store: lifecycle.observe(store), localAddress });
  * ```
  */
@@ -166,6 +227,10 @@ export class PreKeyLifecycle {
   readonly #random: RandomSource;
   readonly #policy: Required<PreKeyPolicy>;
 
+  /**
+   * @param options - the store, the server callbacks, bookkeeping persistence, and optionally
+   *   policy, event handler, clock and randomness
+   */
   constructor(options: PreKeyLifecycleOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
@@ -184,6 +249,12 @@ export class PreKeyLifecycle {
    * Bring the published keys up to policy: rotate what is due, replenish one-time prekeys when
    * the server runs low, upload once, then delete retired keys past their retention. Keys are
    * stored locally before they are uploaded, so a failed upload leaves nothing unknown to us.
+   * Nothing is uploaded when nothing is due.
+   *
+   * @returns when the keys are uploaded and expired ones removed
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the saved bookkeeping is corrupt
+   * @throws {RangeError} when every prekey id of a kind is taken
+   * @throws whatever `upload`, `serverPreKeyCount`, `state` or the store throw, unchanged
    */
   async refresh(): Promise<void> {
     const state = await this.#loadState();
@@ -243,6 +314,10 @@ export class PreKeyLifecycle {
   /**
    * A store that behaves like `store` and reports (through `onEvent`) every committed use of the
    * current or a retired last-resort Kyber prekey.
+   *
+   * @param store - the store to wrap (usually the one given in the options)
+   * @returns a proxy of `store`, with the same type, whose `commit` emits `last-resort-used`
+   *   after a successful commit
    */
   observe<S extends ManagedProtocolStore>(store: S): S {
     const emit = (event: PreKeyEvent): void => this.#o.onEvent?.(event);

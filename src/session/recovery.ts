@@ -15,15 +15,36 @@ import type { SessionManager } from './session-manager.js';
 
 /** What {@link SessionRecovery.handleDecryptError} did. */
 export type RecoveryOutcome =
-  | { readonly action: 'dropped-duplicate' }
-  | { readonly action: 'resend-requested' }
-  | { readonly action: 'session-reset' }
-  | { readonly action: 'rate-limited'; readonly suggested: SuggestedAction }
-  | { readonly action: 'identity-confirmation-needed' }
-  | { readonly action: 'none' };
+  | {
+      /** The message was a duplicate; nothing was done. */
+      readonly action: 'dropped-duplicate';
+    }
+  | {
+      /** The peer was asked (through `notifyPeer`) to send the message again. */
+      readonly action: 'resend-requested';
+    }
+  | {
+      /** A new session was started from a fresh bundle and the peer was told. */
+      readonly action: 'session-reset';
+    }
+  | {
+      /** The peer was acted on too recently; nothing was done. */
+      readonly action: 'rate-limited';
+      /** What would have been done otherwise. */
+      readonly suggested: SuggestedAction;
+    }
+  | {
+      /** The peer's identity key changed; the user must confirm it. Nothing was done. */
+      readonly action: 'identity-confirmation-needed';
+    }
+  | {
+      /** The error is not a protocol matter (e.g. storage); nothing was done. */
+      readonly action: 'none';
+    };
 
 /** Options of {@link SessionRecovery}. */
 export interface SessionRecoveryOptions {
+  /** The session manager whose sessions are reset. */
   readonly manager: SessionManager;
   /** Fetch the peer's current bundle from the key directory. */
   readonly fetchBundle: (address: ProtocolAddress) => Promise<PreKeyBundle>;
@@ -48,15 +69,23 @@ const DEFAULT_INTERVAL_MS = 60 * 60 * 1000;
 const DEFAULT_TRACKED = 1000;
 
 /**
- * Recovery after decryption failures.
+ * Recovery after decryption failures: maps each error's {@link SuggestedAction} to an action,
+ * rate-limited per peer. One rate limit covers both resets and resend requests.
  *
  * @example
  * ```ts
- * const recovery = new SessionRecovery({ manager, fetchBundle, notifyPeer });
+ * import { SessionRecovery } from 'chiffre';
+ *
+ * const recovery = new SessionRecovery({
+ *   manager,
+ *   fetchBundle: (address) => server.fetchBundle(address), // your key directory
+ *   notifyPeer: (address, reason) => transport.sendControl(address, reason), // your transport
+ * });
  * try {
- *   plaintext = await manager.decrypt(from, message);
+ *   const plaintext = await manager.decrypt(from, message);
  * } catch (e) {
- *   const outcome = await recovery.handleDecryptError(from, e);
+ *   const outcome = await recovery.handleDecryptError(from, e); // rethrows non-chiffre errors
+ *   if (outcome.action === 'identity-confirmation-needed') askUserToConfirm(from);
  * }
  * ```
  */
@@ -65,6 +94,10 @@ export class SessionRecovery {
   /** Last action time per peer, in insertion order (a bounded LRU). */
   readonly #last = new Map<string, number>();
 
+  /**
+   * @param options - the manager, the `fetchBundle` and `notifyPeer` callbacks, and optionally
+   *   the rate limit, its memory bound and a clock
+   */
   constructor(options: SessionRecoveryOptions) {
     this.#o = {
       manager: options.manager,
@@ -79,6 +112,13 @@ export class SessionRecovery {
   /**
    * Act on a decryption error from `address`. Errors that are not chiffre errors are rethrown.
    * Failures of `fetchBundle`/`notifyPeer` propagate (and do not consume the rate limit).
+   *
+   * @param address - the peer whose message failed
+   * @param error - what `decrypt` threw
+   * @returns what was done
+   * @throws `error` itself when it is not a chiffre error
+   * @throws whatever `fetchBundle`, `notifyPeer` or
+   *   {@link SessionManager.processPreKeyBundle} throw during a reset
    */
   async handleDecryptError(address: ProtocolAddress, error: unknown): Promise<RecoveryOutcome> {
     if (!isSignalError(error)) throw error;
@@ -104,6 +144,13 @@ export class SessionRecovery {
   /**
    * Start a new session with `address` from a freshly fetched bundle (the broken one is
    * archived), and tell the peer. Rate-limited per peer.
+   *
+   * @param address - the peer
+   * @param suggested - the action reported in a `rate-limited` outcome; `'reset-session'` by
+   *   default
+   * @returns `session-reset`, or `rate-limited` when the peer was acted on too recently
+   * @throws whatever `fetchBundle`, `notifyPeer` or
+   *   {@link SessionManager.processPreKeyBundle} throw (the rate limit is not consumed)
    */
   async resetSession(
     address: ProtocolAddress,

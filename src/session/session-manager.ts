@@ -158,14 +158,46 @@ const EMPTY_CHANGES: ChangeSet = {
 };
 
 /**
- * Sessions with peers, over a store.
+ * Sessions with peers, over a store: the main entry point. Each method loads what it needs from
+ * the {@link ProtocolStore}, checks identity trust, and commits every write as one
+ * {@link ChangeSet}; a failed operation writes nothing. Operations on one address are serialized
+ * within this instance; an operation whose commit meets a concurrent modification is retried a
+ * few times on fresh data.
  *
  * @example
  * ```ts
+ * import {
+ *   IdentityKeyPair,
+ *   InMemoryProtocolStore,
+ *   KyberPreKeyRecord,
+ *   ProtocolAddress,
+ *   SessionManager,
+ *   SignedPreKeyRecord,
+ *   createPreKeyBundle,
+ * } from 'chiffre';
+ *
+ * const aliceAddress = new ProtocolAddress('alice', 1);
+ * const bobAddress = new ProtocolAddress('bob', 1);
+ * const bobIdentity = IdentityKeyPair.generate();
+ * const bobStore = new InMemoryProtocolStore(bobIdentity, 2222);
+ * bobStore.storeSignedPreKey(SignedPreKeyRecord.generate(bobIdentity, 1, Date.now()));
+ * bobStore.storeKyberPreKey(
+ *   KyberPreKeyRecord.generate(bobIdentity, 1, Date.now(), { lastResort: true }),
+ * );
+ * const bobBundle = await createPreKeyBundle(bobStore, {
+ *   deviceId: 1,
+ *   signedPreKeyId: 1,
+ *   kyberPreKeyId: 1,
+ * });
+ *
+ * const aliceStore = new InMemoryProtocolStore(IdentityKeyPair.generate(), 1111);
  * const alice = new SessionManager({ store: aliceStore, localAddress: aliceAddress });
+ * const bob = new SessionManager({ store: bobStore, localAddress: bobAddress });
+ *
  * await alice.processPreKeyBundle(bobAddress, bobBundle);
  * const message = await alice.encrypt(bobAddress, new TextEncoder().encode('hi'));
  * const plaintext = await bob.decrypt(aliceAddress, message);
+ * new TextDecoder().decode(plaintext); // 'hi'
  * ```
  */
 export class SessionManager {
@@ -177,6 +209,10 @@ export class SessionManager {
   readonly #native: boolean;
   readonly #lock = new KeyedLock();
 
+  /**
+   * @param options - the store and this device's address; optionally randomness, clock, SPQR
+   *   policy and crypto backend
+   */
   constructor(options: SessionManagerOptions) {
     this.#store = options.store;
     this.#localAddress = options.localAddress;
@@ -194,12 +230,28 @@ export class SessionManager {
   /**
    * Start a session with `address` from its published bundle. Checks the identity's trust
    * (sending), both signatures and the keys, runs PQXDH, and makes the new session current (an
-   * existing one is archived). Nothing is stored if any check fails.
+   * existing one is archived). Nothing is stored if any check fails. The bundle's identity key is
+   * stored for `address` with the session.
    *
-   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
-   * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE`
-   * @throws {InvalidKeyError} `ERR_INVALID_KEY`
+   * @param address - the peer device the bundle belongs to
+   * @param bundle - the peer's bundle, as fetched from the server
+   * @returns when the new session is committed
+   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY` when the store does not trust the
+   *   bundle's identity key
+   * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE` for a bad signed-prekey or Kyber
+   *   prekey signature
+   * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a low-order key
+   * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for an inconsistent bundle (a one-time
+   *   prekey without its id, or the reverse)
    * @throws {StorageError} `ERR_STORAGE` when the store fails
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when the commit keeps meeting
+   *   concurrent writers
+   * @example
+   * ```ts
+   * const bundle = await fetchBundle(bobAddress); // your server
+   * await alice.processPreKeyBundle(bobAddress, bundle);
+   * await alice.hasSession(bobAddress); // true
+   * ```
    */
   processPreKeyBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
     return this.#run(address, async () => {
@@ -235,9 +287,23 @@ export class SessionManager {
    * Encrypt `plaintext` for `address`. While the session is unacknowledged the result is a
    * `prekey` message; afterwards a `whisper` message.
    *
-   * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND`
-   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
-   * @throws {StorageError} `ERR_STORAGE`
+   * @param address - the peer device
+   * @param plaintext - the bytes to encrypt
+   * @param options - `withCiphertext`, to store the message in the commit's transaction
+   * @returns the message; send its `type` and `body` to the peer
+   * @throws {TypeError} when `plaintext` is not a `Uint8Array`
+   * @throws {SessionNotFoundError} `ERR_SESSION_NOT_FOUND` without a usable session (none, or
+   *   unacknowledged for more than 30 days)
+   * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY` when the store no longer trusts the
+   *   session's identity key
+   * @throws {StorageError} `ERR_STORAGE` when the store fails
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when the commit keeps meeting
+   *   concurrent writers
+   * @example
+   * ```ts
+   * const message = await alice.encrypt(bobAddress, new TextEncoder().encode('hi Bob'));
+   * await send(bobAddress, message.type, message.body); // your transport
+   * ```
    */
   async encrypt(
     address: ProtocolAddress,
@@ -262,8 +328,15 @@ export class SessionManager {
   }
 
   /**
-   * Decrypt a message from `address`, dispatching on its type.
+   * Decrypt a message from `address`, dispatching on its type: a `prekey` message may create a
+   * new session (consuming the one-time prekeys it names), a `whisper` message needs an existing
+   * one. The plaintext is returned only after the new state is committed.
    *
+   * @param address - the sending peer device
+   * @param message - the received `type` and `body`
+   * @param options - `withPlaintext`, to store the plaintext in the commit's transaction
+   * @returns the plaintext
+   * @throws {TypeError} when `message.type` is neither `'prekey'` nor `'whisper'`
    * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for malformed or unauthenticated input
    * @throws {DuplicateMessageError} `ERR_DUPLICATE_MESSAGE`
    * @throws {MessageGapTooLargeError} `ERR_MESSAGE_GAP_TOO_LARGE`
@@ -272,6 +345,19 @@ export class SessionManager {
    * @throws {UntrustedIdentityError} `ERR_UNTRUSTED_IDENTITY`
    * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY`
    * @throws {StorageError} `ERR_STORAGE`
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when the commit keeps meeting
+   *   concurrent writers
+   * @example
+   * ```ts
+   * import { isSignalError } from 'chiffre';
+   *
+   * try {
+   *   const plaintext = await bob.decrypt(aliceAddress, { type, body }); // as received
+   *   console.log(new TextDecoder().decode(plaintext));
+   * } catch (e) {
+   *   if (!isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e; // a duplicate is dropped
+   * }
+   * ```
    */
   async decrypt(
     address: ProtocolAddress,
@@ -624,9 +710,38 @@ export class SessionManager {
 }
 
 /**
- * Build this device's {@link PreKeyBundle} from its store, for publishing.
+ * Build this device's {@link PreKeyBundle} from its store, for publishing. The keys named by
+ * `ids` must already be stored; the one-time prekey is optional.
  *
+ * @param store - this device's store
+ * @param ids - this device's id and the ids of the prekeys to publish
+ * @returns the bundle, with the public keys and signatures of the named prekeys
  * @throws {MissingPreKeyError} `ERR_MISSING_PREKEY` when a named key is not in the store
+ * @throws {RangeError} for a prekey id outside u32
+ * @throws {StorageError} `ERR_STORAGE` when the store fails
+ * @example
+ * ```ts
+ * import {
+ *   IdentityKeyPair,
+ *   InMemoryProtocolStore,
+ *   KyberPreKeyRecord,
+ *   PreKeyRecord,
+ *   SignedPreKeyRecord,
+ *   createPreKeyBundle,
+ * } from 'chiffre';
+ *
+ * const identity = IdentityKeyPair.generate();
+ * const store = new InMemoryProtocolStore(identity, 2222);
+ * store.storeSignedPreKey(SignedPreKeyRecord.generate(identity, 1, Date.now()));
+ * store.storeKyberPreKey(KyberPreKeyRecord.generate(identity, 1, Date.now(), { lastResort: true }));
+ * store.storePreKey(PreKeyRecord.generate(7));
+ * const bundle = await createPreKeyBundle(store, {
+ *   deviceId: 1,
+ *   preKeyId: 7,
+ *   signedPreKeyId: 1,
+ *   kyberPreKeyId: 1,
+ * });
+ * ```
  */
 export async function createPreKeyBundle(
   store: ProtocolStore,

@@ -40,15 +40,29 @@ function checkTimestamp(timestamp: number): number {
 
 /** A one-time (EC) prekey. */
 export class PreKeyRecord {
+  /** The prekey id, as published in bundles and referenced by PreKeySignalMessages. */
   readonly id: PreKeyId;
+  /** The Curve25519 key pair (the private half is redacted in every rendering). */
   readonly keyPair: KeyPair;
 
+  /**
+   * @param id - the prekey id, a u32
+   * @param keyPair - the Curve25519 key pair
+   * @throws {RangeError} for an id outside u32
+   */
   constructor(id: number, keyPair: KeyPair) {
     this.id = preKeyId(id);
     this.keyPair = keyPair;
   }
 
-  /** Generate a one-time prekey with the given id. */
+  /**
+   * Generate a one-time prekey with the given id.
+   *
+   * @param id - the prekey id, a u32
+   * @param random - the randomness source; the platform CSPRNG by default
+   * @returns a record holding a fresh key pair
+   * @throws {RangeError} for an id outside u32
+   */
   static generate(id: number, random: RandomSource = secureRandom): PreKeyRecord {
     return new PreKeyRecord(id, KeyPair.generate(random));
   }
@@ -72,7 +86,21 @@ export class PreKeyRecord {
     return new PreKeyRecord(m.requiredUint32(1), keyPair);
   }
 
-  toJSON(): { type: 'PreKeyRecord'; id: number; publicKey: string; privateKey: string } {
+  /**
+   * The JSON rendering. The private key is replaced by a placeholder.
+   *
+   * @returns the class tag, the id, the public key's hex and `'<redacted>'`
+   */
+  toJSON(): {
+    /** Always `'PreKeyRecord'`. */
+    type: 'PreKeyRecord';
+    /** The prekey id. */
+    id: number;
+    /** Lower-case hex of the 33-byte serialized public key. */
+    publicKey: string;
+    /** Always `'<redacted>'`. */
+    privateKey: string;
+  } {
     return {
       type: 'PreKeyRecord',
       id: this.id,
@@ -81,6 +109,11 @@ export class PreKeyRecord {
     };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `PreKeyRecord(<id>, <redacted>)`
+   */
   toString(): string {
     return `PreKeyRecord(${String(this.id)}, ${REDACTED})`;
   }
@@ -88,13 +121,26 @@ export class PreKeyRecord {
 
 /** A signed prekey: a Curve25519 key pair signed by the identity key. */
 export class SignedPreKeyRecord {
+  /** The signed prekey id, as published in bundles. */
   readonly id: SignedPreKeyId;
+  /** The Curve25519 key pair (the private half is redacted in every rendering). */
   readonly keyPair: KeyPair;
   /** XEdDSA signature over the 33-byte serialized public key. */
   readonly signature: Uint8Array;
   /** Creation time in milliseconds since the epoch. */
   readonly timestamp: number;
 
+  /**
+   * Wrap an existing signed prekey. The signature is not checked here; use
+   * {@link SignedPreKeyRecord.generate} to make a new one.
+   *
+   * @param id - the signed prekey id, a u32
+   * @param keyPair - the Curve25519 key pair
+   * @param signature - the 64-byte XEdDSA signature over the serialized public key
+   * @param timestamp - creation time in milliseconds since the epoch
+   * @throws {RangeError} for an id outside u32, a signature that is not 64 bytes, or a negative
+   *   or non-integer timestamp
+   */
   constructor(id: number, keyPair: KeyPair, signature: Uint8Array, timestamp: number) {
     this.id = signedPreKeyId(id);
     this.keyPair = keyPair;
@@ -103,11 +149,22 @@ export class SignedPreKeyRecord {
   }
 
   /**
-   * Generate and sign a new signed prekey.
+   * Generate and sign a new signed prekey: a fresh Curve25519 key pair whose 33-byte serialized
+   * public key is signed with the identity key (XEdDSA).
    *
+   * @param identity - the identity key pair that signs
+   * @param id - the signed prekey id, a u32
+   * @param timestamp - creation time in milliseconds since the epoch
+   * @param random - the randomness source; the platform CSPRNG by default
+   * @returns the signed record; store it with `storeSignedPreKey` and publish it in the bundle
+   * @throws {RangeError} for an id outside u32 or a negative or non-integer timestamp
    * @example
    * ```ts
+   * import { IdentityKeyPair, SignedPreKeyRecord } from 'chiffre';
+   *
+   * const identity = IdentityKeyPair.generate();
    * const spk = SignedPreKeyRecord.generate(identity, 1, Date.now());
+   * identity.publicKey.verifySignature(spk.keyPair.publicKey.serialize(), spk.signature); // true
    * ```
    */
   static generate(
@@ -147,7 +204,21 @@ export class SignedPreKeyRecord {
     );
   }
 
-  toJSON(): { type: 'SignedPreKeyRecord'; id: number; publicKey: string; privateKey: string } {
+  /**
+   * The JSON rendering. The private key is replaced by a placeholder.
+   *
+   * @returns the class tag, the id, the public key's hex and `'<redacted>'`
+   */
+  toJSON(): {
+    /** Always `'SignedPreKeyRecord'`. */
+    type: 'SignedPreKeyRecord';
+    /** The signed prekey id. */
+    id: number;
+    /** Lower-case hex of the 33-byte serialized public key. */
+    publicKey: string;
+    /** Always `'<redacted>'`. */
+    privateKey: string;
+  } {
     return {
       type: 'SignedPreKeyRecord',
       id: this.id,
@@ -156,6 +227,11 @@ export class SignedPreKeyRecord {
     };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `SignedPreKeyRecord(<id>, <redacted>)`
+   */
   toString(): string {
     return `SignedPreKeyRecord(${String(this.id)}, ${REDACTED})`;
   }
@@ -163,7 +239,9 @@ export class SignedPreKeyRecord {
 
 /** A Kyber prekey: a KEM key pair signed by the identity key; one-time or last-resort. */
 export class KyberPreKeyRecord {
+  /** The Kyber prekey id, as published in bundles. */
   readonly id: KyberPreKeyId;
+  /** The KEM key pair (the secret half is redacted in every rendering). */
   readonly keyPair: KemKeyPair;
   /** XEdDSA signature over the serialized KEM public key (`type ‖ key`). */
   readonly signature: Uint8Array;
@@ -172,6 +250,18 @@ export class KyberPreKeyRecord {
   /** A last-resort key may be used by many sessions; a one-time key is deleted after use. */
   readonly lastResort: boolean;
 
+  /**
+   * Wrap an existing Kyber prekey. The signature is not checked here; use
+   * {@link KyberPreKeyRecord.generate} to make a new one.
+   *
+   * @param id - the Kyber prekey id, a u32
+   * @param keyPair - the KEM key pair
+   * @param signature - the 64-byte XEdDSA signature over the serialized KEM public key
+   * @param timestamp - creation time in milliseconds since the epoch
+   * @param lastResort - whether the key may be reused by many sessions
+   * @throws {RangeError} for an id outside u32, a signature that is not 64 bytes, or a negative
+   *   or non-integer timestamp
+   */
   constructor(
     id: number,
     keyPair: KemKeyPair,
@@ -188,9 +278,21 @@ export class KyberPreKeyRecord {
 
   /**
    * Generate and sign a new Kyber prekey (Kyber-1024, type 0x08, unless another type is given).
+   * The serialized KEM public key (`type ‖ key`) is signed with the identity key (XEdDSA).
    *
+   * @param identity - the identity key pair that signs
+   * @param id - the Kyber prekey id, a u32
+   * @param timestamp - creation time in milliseconds since the epoch
+   * @param options - `lastResort` (default `false`), `kemType` (default
+   *   {@link KEM_TYPE_KYBER1024}) and `random` (default: the platform CSPRNG)
+   * @returns the signed record; store it with `storeKyberPreKey` and publish it in the bundle
+   * @throws {RangeError} for an id outside u32 or a negative or non-integer timestamp
    * @example
    * ```ts
+   * import { IdentityKeyPair, KyberPreKeyRecord } from 'chiffre';
+   *
+   * const identity = IdentityKeyPair.generate();
+   * const oneTime = KyberPreKeyRecord.generate(identity, 2, Date.now());
    * const lastResort = KyberPreKeyRecord.generate(identity, 1, Date.now(), { lastResort: true });
    * ```
    */
@@ -236,7 +338,21 @@ export class KyberPreKeyRecord {
     );
   }
 
-  toJSON(): { type: 'KyberPreKeyRecord'; id: number; lastResort: boolean; secretKey: string } {
+  /**
+   * The JSON rendering. The secret key is replaced by a placeholder.
+   *
+   * @returns the class tag, the id, the last-resort flag and `'<redacted>'`
+   */
+  toJSON(): {
+    /** Always `'KyberPreKeyRecord'`. */
+    type: 'KyberPreKeyRecord';
+    /** The Kyber prekey id. */
+    id: number;
+    /** Whether this is a last-resort key. */
+    lastResort: boolean;
+    /** Always `'<redacted>'`. */
+    secretKey: string;
+  } {
     return {
       type: 'KyberPreKeyRecord',
       id: this.id,
@@ -245,6 +361,11 @@ export class KyberPreKeyRecord {
     };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `KyberPreKeyRecord(<id>, last-resort | one-time, <redacted>)`
+   */
   toString(): string {
     return `KyberPreKeyRecord(${String(this.id)}, ${this.lastResort ? 'last-resort' : 'one-time'}, ${REDACTED})`;
   }

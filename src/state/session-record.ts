@@ -153,10 +153,20 @@ export class SessionRecord {
     );
   }
 
+  /**
+   * The JSON rendering: the shape of the record, never its keys.
+   *
+   * @returns the class tag, whether a current state exists, the archived-state count and
+   *   `'<redacted>'`
+   */
   toJSON(): {
+    /** Always `'SessionRecord'`. */
     type: 'SessionRecord';
+    /** Whether the record has a current state. */
     hasCurrentState: boolean;
+    /** How many archived states the record holds (a count, unlike the getter of that name). */
     previousStates: number;
+    /** Always `'<redacted>'`. */
     secrets: string;
   } {
     return {
@@ -167,6 +177,11 @@ export class SessionRecord {
     };
   }
 
+  /**
+   * A redacted rendering, also used by `util.inspect`.
+   *
+   * @returns `SessionRecord(current: yes | none, previous: <count>, <redacted>)`
+   */
   toString(): string {
     return `SessionRecord(current: ${this.#current === undefined ? 'none' : 'yes'}, previous: ${String(this.#previous.length)}, ${REDACTED})`;
   }

@@ -51,17 +51,27 @@ function kyberUseId(use: KyberPreKeyUse): string {
 /** How to create this device's identity the first time a backend is opened. */
 export interface BackendStoreOptions {
   /** Called once, when the backend holds no identity yet. */
-  readonly createIdentity: () => { identity: IdentityKeyPair; registrationId: number };
+  readonly createIdentity: () => {
+    /** This device's new identity key pair. */
+    identity: IdentityKeyPair;
+    /** This device's registration id, stored as a u32. */
+    registrationId: number;
+  };
 }
 
 /**
- * A {@link ProtocolStore} over a {@link RecordBackend}.
+ * A {@link ProtocolStore} over a {@link RecordBackend}. Create one with
+ * {@link BackendProtocolStore.open}; the SQLite and IndexedDB adapters open one for you.
  *
  * @example
  * ```ts
- * const store = await BackendProtocolStore.open(backend, {
+ * import { IdentityKeyPair } from 'chiffre';
+ * import { BackendProtocolStore, MemoryBackend } from 'chiffre/storage';
+ *
+ * const store = await BackendProtocolStore.open(new MemoryBackend(), {
  *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),
  * });
+ * await store.countPreKeys(); // 0
  * ```
  */
 export class BackendProtocolStore implements ProtocolStore {
@@ -78,7 +88,30 @@ export class BackendProtocolStore implements ProtocolStore {
   /**
    * Open a store: load this device's identity from the backend, or create and persist it.
    *
+   * @param backend - where the records live
+   * @param options - `createIdentity`, called only when the backend holds no identity yet
+   * @returns the store, ready for a {@link SessionManager}
    * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored identity is corrupt
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when another opener created the
+   *   identity first (or only half of it is stored)
+   * @example
+   * ```ts
+   * import { IdentityKeyPair, ProtocolAddress, SessionManager } from 'chiffre';
+   * import { BackendProtocolStore, MemoryBackend } from 'chiffre/storage';
+   *
+   * const backend = new MemoryBackend(); // or a SQLite, IndexedDB or encrypted backend
+   * const store = await BackendProtocolStore.open(backend, {
+   *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),
+   * });
+   * // Opening the same backend again loads the stored identity; createIdentity is not called.
+   * const again = await BackendProtocolStore.open(backend, {
+   *   createIdentity: () => {
+   *     throw new Error('unreachable');
+   *   },
+   * });
+   * again.getIdentityKeyPair().publicKey.equals(store.getIdentityKeyPair().publicKey); // true
+   * const sessions = new SessionManager({ store, localAddress: new ProtocolAddress('alice', 1) });
+   * ```
    */
   static async open(
     backend: RecordBackend,
@@ -165,6 +198,13 @@ export class BackendProtocolStore implements ProtocolStore {
 
   // -- prekeys ---------------------------------------------------------------------------------
 
+  /**
+   * Load a one-time prekey.
+   *
+   * @param id - the prekey id
+   * @returns the record, or `null` when it is unknown or already used
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored record is corrupt
+   */
   async loadPreKey(id: PreKeyId): Promise<PreKeyRecord | null> {
     const r = await this.#backend.get('prekey', String(id));
     return r === null
@@ -172,10 +212,20 @@ export class BackendProtocolStore implements ProtocolStore {
       : decodeStored('prekey', String(id), () => PreKeyRecord.deserialize(r.bytes));
   }
 
+  /**
+   * Store (or replace) a one-time prekey under its id.
+   *
+   * @param record - the prekey
+   */
   async storePreKey(record: PreKeyRecord): Promise<void> {
     await this.#put('prekey', String(record.id), record.serialize());
   }
 
+  /**
+   * Delete a one-time prekey; an unknown id is ignored.
+   *
+   * @param id - the prekey id
+   */
   async removePreKey(id: PreKeyId): Promise<void> {
     await this.#backend.write({ puts: [], deletes: [{ kind: 'prekey', id: String(id) }] });
   }
@@ -185,6 +235,13 @@ export class BackendProtocolStore implements ProtocolStore {
     return this.#backend.count('prekey');
   }
 
+  /**
+   * Load a signed prekey.
+   *
+   * @param id - the signed prekey id
+   * @returns the record, or `null` when it is unknown
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored record is corrupt
+   */
   async loadSignedPreKey(id: SignedPreKeyId): Promise<SignedPreKeyRecord | null> {
     const r = await this.#backend.get('signed-prekey', String(id));
     return r === null
@@ -192,14 +249,31 @@ export class BackendProtocolStore implements ProtocolStore {
       : decodeStored('signed-prekey', String(id), () => SignedPreKeyRecord.deserialize(r.bytes));
   }
 
+  /**
+   * Store (or replace) a signed prekey under its id.
+   *
+   * @param record - the signed prekey
+   */
   async storeSignedPreKey(record: SignedPreKeyRecord): Promise<void> {
     await this.#put('signed-prekey', String(record.id), record.serialize());
   }
 
+  /**
+   * Delete a signed prekey; an unknown id is ignored.
+   *
+   * @param id - the signed prekey id
+   */
   async removeSignedPreKey(id: SignedPreKeyId): Promise<void> {
     await this.#backend.write({ puts: [], deletes: [{ kind: 'signed-prekey', id: String(id) }] });
   }
 
+  /**
+   * Load a Kyber prekey.
+   *
+   * @param id - the Kyber prekey id
+   * @returns the record, or `null` when it is unknown or a one-time key already used
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored record is corrupt
+   */
   async loadKyberPreKey(id: KyberPreKeyId): Promise<KyberPreKeyRecord | null> {
     const r = await this.#backend.get('kyber-prekey', String(id));
     return r === null
@@ -207,16 +281,35 @@ export class BackendProtocolStore implements ProtocolStore {
       : decodeStored('kyber-prekey', String(id), () => KyberPreKeyRecord.deserialize(r.bytes));
   }
 
+  /**
+   * Store (or replace) a Kyber prekey under its id.
+   *
+   * @param record - the Kyber prekey (one-time or last-resort)
+   */
   async storeKyberPreKey(record: KyberPreKeyRecord): Promise<void> {
     await this.#put('kyber-prekey', String(record.id), record.serialize());
   }
 
+  /**
+   * Delete a Kyber prekey; an unknown id is ignored. The recorded uses of a last-resort key are
+   * kept.
+   *
+   * @param id - the Kyber prekey id
+   */
   async removeKyberPreKey(id: KyberPreKeyId): Promise<void> {
     await this.#backend.write({ puts: [], deletes: [{ kind: 'kyber-prekey', id: String(id) }] });
   }
 
   // -- sessions --------------------------------------------------------------------------------
 
+  /**
+   * Load the session record of a peer device, tagged with the backend's version of it (for
+   * compare-and-swap at commit).
+   *
+   * @param address - the peer device
+   * @returns the record, or `null` when there is none
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the stored record is corrupt
+   */
   async loadSession(address: ProtocolAddress): Promise<SessionRecord | null> {
     const id = address.toString();
     const r = await this.#backend.get('session', id);
@@ -283,10 +376,25 @@ export class BackendProtocolStore implements ProtocolStore {
     await this.#backend.write({ puts: [{ kind, id, bytes }], deletes: [] });
   }
 
-  toJSON(): { type: 'BackendProtocolStore'; identity: string } {
+  /**
+   * The JSON rendering: the class tag and this device's public identity key only.
+   *
+   * @returns the class tag and the identity key's hex
+   */
+  toJSON(): {
+    /** Always `'BackendProtocolStore'`. */
+    type: 'BackendProtocolStore';
+    /** Lower-case hex of this device's serialized identity key. */
+    identity: string;
+  } {
     return { type: 'BackendProtocolStore', identity: this.#identity.publicKey.toHex() };
   }
 
+  /**
+   * A short rendering with the public identity key only.
+   *
+   * @returns `BackendProtocolStore(<identity hex>)`
+   */
   toString(): string {
     return `BackendProtocolStore(${toHex(this.#identity.publicKey.serialize())})`;
   }

@@ -21,14 +21,19 @@ export type RecordKind =
  * compare-and-swap).
  */
 export interface StoredRecord {
+  /** The record's bytes, as last written. */
   readonly bytes: Uint8Array;
+  /** The record's current version. */
   readonly version: number;
 }
 
 /** One write of a batch. */
 export interface RecordPut {
+  /** What the record is. */
   readonly kind: RecordKind;
+  /** The record's id within its kind. */
   readonly id: string;
+  /** The bytes to store. */
   readonly bytes: Uint8Array;
   /**
    * Compare-and-swap: the version the record must have now (`null`: it must not exist).
@@ -39,7 +44,9 @@ export interface RecordPut {
 
 /** One deletion of a batch. */
 export interface RecordDelete {
+  /** What the record is. */
   readonly kind: RecordKind;
+  /** The record's id within its kind. */
   readonly id: string;
   /** Compare-and-swap as for {@link RecordPut}; `undefined`: no check (deleting nothing is fine). */
   readonly expectedVersion?: number | null | undefined;
@@ -47,7 +54,9 @@ export interface RecordDelete {
 
 /** An atomic batch. */
 export interface RecordBatch {
+  /** Records to create or replace. */
   readonly puts: readonly RecordPut[];
+  /** Records to delete. */
   readonly deletes: readonly RecordDelete[];
   /** Run inside the same transaction, after the checks and before the transaction ends. */
   readonly applicationWrite?: ApplicationWrite | undefined;
@@ -65,8 +74,34 @@ export interface RecordBatch {
  * - `ids` lists the ids of a kind (bounded by what the app stored).
  */
 export interface RecordBackend {
+  /**
+   * Read one record.
+   *
+   * @param kind - what the record is
+   * @param id - its id within the kind
+   * @returns the bytes and version, or `null` when the record does not exist
+   */
   get(kind: RecordKind, id: string): MaybePromise<StoredRecord | null>;
+  /**
+   * Apply a batch atomically, after checking every compare-and-swap expectation.
+   *
+   * @param batch - the puts, deletes and optional application write
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when an expectation fails (nothing
+   *   is written)
+   */
   write(batch: RecordBatch): MaybePromise<void>;
+  /**
+   * Count the records of a kind.
+   *
+   * @param kind - what to count
+   * @returns how many records of that kind exist
+   */
   count(kind: RecordKind): MaybePromise<number>;
+  /**
+   * List the ids of a kind.
+   *
+   * @param kind - what to list
+   * @returns the ids of every record of that kind, in no guaranteed order
+   */
   ids(kind: RecordKind): MaybePromise<string[]>;
 }

@@ -153,6 +153,10 @@ installInspect(EncryptedBackend);
  * @throws {RangeError} when `key` is not 32 bytes
  * @example
  * ```ts
+ * import { IdentityKeyPair } from 'chiffre';
+ * import { BackendProtocolStore, MemoryBackend, encryptedBackend } from 'chiffre/storage';
+ *
+ * declare const keyFromKeychain: Uint8Array; // 32 bytes the application keeps in a keychain
  * const backend = encryptedBackend(new MemoryBackend(), keyFromKeychain);
  * const store = await BackendProtocolStore.open(backend, {
  *   createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 1234 }),

@@ -16,11 +16,26 @@ export class MemoryBackend implements RecordBackend {
    */
   #clock = 0;
 
+  /**
+   * Read one record (a copy of its bytes).
+   *
+   * @param kind - what the record is
+   * @param id - its id within the kind
+   * @returns the bytes and version, or `null` when the record does not exist
+   */
   get(kind: RecordKind, id: string): StoredRecord | null {
     const r = this.#records.get(`${kind}/${id}`);
     return r === undefined ? null : { bytes: r.bytes.slice(), version: r.version };
   }
 
+  /**
+   * Apply a batch atomically. Expectations are checked before the application write and again
+   * after it (it may have awaited); the application write gets `undefined` as its transaction.
+   *
+   * @param batch - the puts, deletes and optional application write
+   * @throws {ConcurrencyError} `ERR_CONCURRENT_MODIFICATION` when an expectation fails (nothing
+   *   is written)
+   */
   async write(batch: RecordBatch): Promise<void> {
     this.#check(batch);
     if (batch.applicationWrite !== undefined) {
@@ -34,10 +49,22 @@ export class MemoryBackend implements RecordBackend {
     }
   }
 
+  /**
+   * Count the records of a kind.
+   *
+   * @param kind - what to count
+   * @returns how many records of that kind exist
+   */
   count(kind: RecordKind): number {
     return this.ids(kind).length;
   }
 
+  /**
+   * List the ids of a kind, in insertion order.
+   *
+   * @param kind - what to list
+   * @returns the ids of every record of that kind
+   */
   ids(kind: RecordKind): string[] {
     const prefix = `${kind}/`;
     return [...this.#records.keys()]

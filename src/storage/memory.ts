@@ -26,11 +26,25 @@ import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from './type
 export type StoreSnapshot = ReadonlyMap<string, string>;
 
 /**
- * A complete {@link ProtocolStore} in memory, with trust on first use.
+ * A complete {@link ProtocolStore} in memory, with trust on first use. Nothing survives the
+ * process: use it for tests and ephemeral sessions, and {@link BackendProtocolStore} (SQLite,
+ * IndexedDB) for anything durable.
  *
  * @example
  * ```ts
- * const store = new InMemoryProtocolStore(IdentityKeyPair.generate(), 1234);
+ * import {
+ *   IdentityKeyPair,
+ *   InMemoryProtocolStore,
+ *   KyberPreKeyRecord,
+ *   PreKeyRecord,
+ *   SignedPreKeyRecord,
+ * } from 'chiffre';
+ *
+ * const identity = IdentityKeyPair.generate();
+ * const store = new InMemoryProtocolStore(identity, 1234);
+ * store.storeSignedPreKey(SignedPreKeyRecord.generate(identity, 1, Date.now()));
+ * store.storeKyberPreKey(KyberPreKeyRecord.generate(identity, 1, Date.now(), { lastResort: true }));
+ * store.storePreKey(PreKeyRecord.generate(1));
  * ```
  */
 export class InMemoryProtocolStore implements ProtocolStore {
@@ -44,6 +58,10 @@ export class InMemoryProtocolStore implements ProtocolStore {
   readonly #kyberPreKeys = new Map<number, Uint8Array>();
   readonly #kyberUses = new Set<string>();
 
+  /**
+   * @param identity - this device's identity key pair
+   * @param registrationId - this device's registration id (not range-checked here)
+   */
   constructor(identity: IdentityKeyPair, registrationId: number) {
     this.#identity = identity;
     this.#registrationId = registrationId;
@@ -87,41 +105,90 @@ export class InMemoryProtocolStore implements ProtocolStore {
 
   // -- Prekeys ---------------------------------------------------------------------------------
 
+  /**
+   * Load a one-time prekey (a fresh copy).
+   *
+   * @param id - the prekey id
+   * @returns the record, or `null` when it is unknown or already used
+   */
   loadPreKey(id: PreKeyId): PreKeyRecord | null {
     const b = this.#preKeys.get(id);
     return b === undefined ? null : PreKeyRecord.deserialize(b);
   }
 
+  /**
+   * Store (or replace) a one-time prekey under its id.
+   *
+   * @param record - the prekey
+   */
   storePreKey(record: PreKeyRecord): void {
     this.#preKeys.set(record.id, record.serialize());
   }
 
+  /**
+   * Delete a one-time prekey; an unknown id is ignored.
+   *
+   * @param id - the prekey id
+   */
   removePreKey(id: PreKeyId): void {
     this.#preKeys.delete(id);
   }
 
+  /**
+   * Load a signed prekey (a fresh copy).
+   *
+   * @param id - the signed prekey id
+   * @returns the record, or `null` when it is unknown
+   */
   loadSignedPreKey(id: SignedPreKeyId): SignedPreKeyRecord | null {
     const b = this.#signedPreKeys.get(id);
     return b === undefined ? null : SignedPreKeyRecord.deserialize(b);
   }
 
+  /**
+   * Store (or replace) a signed prekey under its id.
+   *
+   * @param record - the signed prekey
+   */
   storeSignedPreKey(record: SignedPreKeyRecord): void {
     this.#signedPreKeys.set(record.id, record.serialize());
   }
 
+  /**
+   * Delete a signed prekey; an unknown id is ignored.
+   *
+   * @param id - the signed prekey id
+   */
   removeSignedPreKey(id: SignedPreKeyId): void {
     this.#signedPreKeys.delete(id);
   }
 
+  /**
+   * Load a Kyber prekey (a fresh copy).
+   *
+   * @param id - the Kyber prekey id
+   * @returns the record, or `null` when it is unknown or a one-time key already used
+   */
   loadKyberPreKey(id: KyberPreKeyId): KyberPreKeyRecord | null {
     const b = this.#kyberPreKeys.get(id);
     return b === undefined ? null : KyberPreKeyRecord.deserialize(b);
   }
 
+  /**
+   * Store (or replace) a Kyber prekey under its id.
+   *
+   * @param record - the Kyber prekey (one-time or last-resort)
+   */
   storeKyberPreKey(record: KyberPreKeyRecord): void {
     this.#kyberPreKeys.set(record.id, record.serialize());
   }
 
+  /**
+   * Delete a Kyber prekey; an unknown id is ignored. The recorded uses of a last-resort key are
+   * kept.
+   *
+   * @param id - the Kyber prekey id
+   */
   removeKyberPreKey(id: KyberPreKeyId): void {
     this.#kyberPreKeys.delete(id);
   }
@@ -247,10 +314,25 @@ export class InMemoryProtocolStore implements ProtocolStore {
     else this.#kyberPreKeys.delete(use.kyberPreKeyId);
   }
 
-  toJSON(): { type: 'InMemoryProtocolStore'; identity: string } {
+  /**
+   * The JSON rendering: the class tag and this device's public identity key only.
+   *
+   * @returns the class tag and the identity key's hex
+   */
+  toJSON(): {
+    /** Always `'InMemoryProtocolStore'`. */
+    type: 'InMemoryProtocolStore';
+    /** Lower-case hex of this device's serialized identity key. */
+    identity: string;
+  } {
     return { type: 'InMemoryProtocolStore', identity: this.#identity.publicKey.toHex() };
   }
 
+  /**
+   * A short rendering with the public identity key only.
+   *
+   * @returns `InMemoryProtocolStore(<identity hex>)`
+   */
   toString(): string {
     return `InMemoryProtocolStore(${this.#identity.publicKey.toHex()})`;
   }

@@ -53,27 +53,55 @@ export interface IdentityKeyStore {
 
 /** One-time (EC) prekeys. */
 export interface PreKeyStore {
+  /**
+   * Load a one-time prekey. Consumed keys are removed through {@link ChangeSet.removedPreKeys}.
+   *
+   * @param id - the prekey id
+   * @returns the record, or `null` when it is unknown or already used
+   */
   loadPreKey(id: PreKeyId): MaybePromise<PreKeyRecord | null>;
 }
 
 /** Signed prekeys. */
 export interface SignedPreKeyStore {
+  /**
+   * Load a signed prekey.
+   *
+   * @param id - the signed prekey id
+   * @returns the record, or `null` when it is unknown
+   */
   loadSignedPreKey(id: SignedPreKeyId): MaybePromise<SignedPreKeyRecord | null>;
 }
 
 /** Kyber prekeys. */
 export interface KyberPreKeyStore {
+  /**
+   * Load a Kyber prekey (one-time or last-resort). Uses are recorded through
+   * {@link ChangeSet.kyberPreKeysUsed}.
+   *
+   * @param id - the Kyber prekey id
+   * @returns the record, or `null` when it is unknown or a one-time key already used
+   */
   loadKyberPreKey(id: KyberPreKeyId): MaybePromise<KyberPreKeyRecord | null>;
 }
 
 /** Session records by peer address. */
 export interface SessionStore {
+  /**
+   * Load the session record of a peer device. A versioning store returns it with its
+   * {@link SessionRecord.version} set, for compare-and-swap at commit.
+   *
+   * @param address - the peer device
+   * @returns the record, or `null` when there is none
+   */
   loadSession(address: ProtocolAddress): MaybePromise<SessionRecord | null>;
 }
 
 /** A session record to store. */
 export interface SessionWrite {
+  /** The peer device the record belongs to. */
   readonly address: ProtocolAddress;
+  /** The new record, replacing any stored one. */
   readonly record: SessionRecord;
   /**
    * Compare-and-swap guard: the store version of the record this write replaces (`null` when
@@ -86,7 +114,9 @@ export interface SessionWrite {
 
 /** An identity to remember for a peer. */
 export interface IdentityWrite {
+  /** The peer device. */
   readonly address: ProtocolAddress;
+  /** The identity key to store for it (replacing any stored one). */
   readonly identityKey: PublicKey;
 }
 
@@ -96,8 +126,11 @@ export interface IdentityWrite {
  * that triple was already recorded (a replayed PreKeySignalMessage).
  */
 export interface KyberPreKeyUse {
+  /** The Kyber prekey the message used. */
   readonly kyberPreKeyId: KyberPreKeyId;
+  /** The signed prekey the message used. */
   readonly signedPreKeyId: SignedPreKeyId;
+  /** The initiator's base key from the message. */
   readonly baseKey: PublicKey;
 }
 
@@ -111,10 +144,13 @@ export type ApplicationWrite = (transaction: unknown) => void | Promise<void>;
 
 /** Every write of one protocol operation. Applied atomically by {@link CommitStore.commit}. */
 export interface ChangeSet {
+  /** Session records to store, each with its compare-and-swap guard. */
   readonly sessions: readonly SessionWrite[];
+  /** Peer identities to remember. */
   readonly identities: readonly IdentityWrite[];
   /** One-time prekeys consumed by a new incoming session. */
   readonly removedPreKeys: readonly PreKeyId[];
+  /** Kyber prekeys consumed by a new incoming session (see {@link KyberPreKeyUse}). */
   readonly kyberPreKeysUsed: readonly KyberPreKeyUse[];
   /** Application writes to run inside the same transaction, if any. */
   readonly applicationWrite?: ApplicationWrite | undefined;

@@ -140,15 +140,19 @@ export function assert(condition: unknown, message: string): asserts condition {
  * @example
  * ```ts
  * import { test } from 'vitest';
+ * import { IdentityKeyPair } from 'chiffre';
+ * import { BackendProtocolStore, MemoryBackend } from 'chiffre/storage';
  * import { storeConformanceCases } from 'chiffre/testing';
  *
+ * const createIdentity = () => ({ identity: IdentityKeyPair.generate(), registrationId: 7 });
  * const cases = storeConformanceCases(async () => {
- *   const store = await BackendProtocolStore.open(new MemoryBackend(), {
- *     createIdentity: () => ({ identity: IdentityKeyPair.generate(), registrationId: 7 }),
- *   });
- *   return { store };
+ *   const backend = new MemoryBackend(); // your engine: a fresh, empty database per call
+ *   const open = () => BackendProtocolStore.open(backend, { createIdentity });
+ *   return { store: await open(), reopen: open };
  * });
- * for (const c of cases) (c.needs.length > 0 ? test.skip : test)(c.name, c.run);
+ * // A target without `reopen` would skip the cases that need it:
+ * // (c.needs.length > 0 ? test.skip : test)(c.name, c.run)
+ * for (const c of cases) test(c.name, c.run);
  * ```
  */
 export function storeConformanceCases(factory: ConformanceFactory): ConformanceCase[] {
