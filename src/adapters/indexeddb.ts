@@ -24,7 +24,12 @@
  */
 import { ConcurrencyError, InvalidRecordError, isSignalError, StorageError } from '../errors.js';
 import type { ProtocolAddress } from '../keys/index.js';
-import type { CiphertextMessage, DecryptOptions, PreKeyBundle } from '../session/index.js';
+import type {
+  CiphertextMessage,
+  DecryptOptions,
+  EncryptOptions,
+  PreKeyBundle,
+} from '../session/index.js';
 import type { SessionManager } from '../session/index.js';
 import type { SpqrStatus } from '../spqr/index.js';
 import {
@@ -845,8 +850,12 @@ export class LockedSessionManager {
   }
 
   /** {@link SessionManager.encrypt} under the address's cross-tab lock. */
-  encrypt(address: ProtocolAddress, plaintext: Uint8Array): Promise<CiphertextMessage> {
-    return this.#locked(address, () => this.#manager.encrypt(address, plaintext));
+  encrypt(
+    address: ProtocolAddress,
+    plaintext: Uint8Array,
+    options?: EncryptOptions,
+  ): Promise<CiphertextMessage> {
+    return this.#locked(address, () => this.#manager.encrypt(address, plaintext, options));
   }
 
   /** {@link SessionManager.decrypt} under the address's cross-tab lock. */

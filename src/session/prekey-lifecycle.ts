@@ -180,9 +180,16 @@ function parseState(json: string): LifecycleState {
     nextKyberPreKeyId: id(o.nextKyberPreKeyId),
     signed: current(o.signed ?? null),
     lastResort: current(o.lastResort ?? null),
-    retired: o.retired.map((r: Retired) => {
-      if ((r.kind !== 'signed' && r.kind !== 'last-resort') || typeof r.retiredAt !== 'number')
-        fail();
+    retired: (o.retired as unknown[]).map((entry) => {
+      const r = entry as Partial<Retired> | null;
+      if (
+        typeof r !== 'object' ||
+        r === null ||
+        (r.kind !== 'signed' && r.kind !== 'last-resort') ||
+        typeof r.retiredAt !== 'number'
+      ) {
+        return fail();
+      }
       return { kind: r.kind, id: id(r.id), retiredAt: r.retiredAt };
     }),
   };

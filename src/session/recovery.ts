@@ -128,9 +128,11 @@ export class SessionRecovery {
       case 'confirm-identity':
         return { action: 'identity-confirmation-needed' };
       case 'request-resend': {
-        if (!this.#allowed(address)) return { action: 'rate-limited', suggested: 'request-resend' };
+        if (!this.#allowed(address, 'resend')) {
+          return { action: 'rate-limited', suggested: 'request-resend' };
+        }
         await this.#o.notifyPeer(address, 'resend-request');
-        this.#record(address);
+        this.#record(address, 'resend');
         return { action: 'resend-requested' };
       }
       case 'reset-session':
@@ -156,23 +158,24 @@ export class SessionRecovery {
     address: ProtocolAddress,
     suggested: SuggestedAction = 'reset-session',
   ): Promise<RecoveryOutcome> {
-    if (!this.#allowed(address)) return { action: 'rate-limited', suggested };
+    if (!this.#allowed(address, 'reset')) return { action: 'rate-limited', suggested };
     const bundle = await this.#o.fetchBundle(address);
     // processPreKeyBundle archives the broken session only once the new one exists: a bad bundle
     // leaves everything as it was.
     await this.#o.manager.processPreKeyBundle(address, bundle);
     await this.#o.notifyPeer(address, 'session-reset');
-    this.#record(address);
+    this.#record(address, 'reset');
     return { action: 'session-reset' };
   }
 
-  #allowed(address: ProtocolAddress): boolean {
-    const last = this.#last.get(address.toString());
+  // Resend requests and resets are limited separately: a resend request must not delay a reset.
+  #allowed(address: ProtocolAddress, kind: 'resend' | 'reset'): boolean {
+    const last = this.#last.get(`${kind} ${address.toString()}`);
     return last === undefined || this.#o.now() - last >= this.#o.minIntervalMs;
   }
 
-  #record(address: ProtocolAddress): void {
-    const key = address.toString();
+  #record(address: ProtocolAddress, kind: 'resend' | 'reset'): void {
+    const key = `${kind} ${address.toString()}`;
     this.#last.delete(key);
     this.#last.set(key, this.#o.now());
     while (this.#last.size > this.#o.maxTrackedPeers) {

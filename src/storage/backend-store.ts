@@ -130,7 +130,17 @@ export class BackendProtocolStore implements ProtocolStore {
       const registrationId = new DataView(reg.bytes.buffer, reg.bytes.byteOffset, 4).getUint32(0);
       return new BackendProtocolStore(backend, identity, registrationId);
     }
+    if (stored !== null || reg !== null) {
+      // Both are written in one batch: only one of them means a damaged database, not a race.
+      throw new InvalidRecordError(
+        'local identity: incomplete (identity or registration id missing)',
+      );
+    }
     const created = options.createIdentity();
+    const regId = created.registrationId;
+    if (!Number.isInteger(regId) || regId < 0 || regId > 0xffff_ffff) {
+      throw new RangeError('registrationId must be an integer between 0 and 2^32-1');
+    }
     await backend.write({
       puts: [
         {

@@ -145,6 +145,17 @@ describe('PreKeyLifecycle', () => {
       state: { load: () => '{"nextPreKeyId": 0}', save: () => undefined },
     });
     await expect(lifecycle.refresh()).rejects.toMatchObject({ code: 'ERR_INVALID_RECORD' });
+    const withNullRetired = new PreKeyLifecycle({
+      store,
+      upload: async () => Promise.resolve(),
+      serverPreKeyCount: async () => Promise.resolve(0),
+      state: {
+        load: () =>
+          '{"nextPreKeyId":1,"nextSignedPreKeyId":1,"nextKyberPreKeyId":1,"signed":null,"lastResort":null,"retired":[null]}',
+        save: () => undefined,
+      },
+    });
+    await expect(withNullRetired.refresh()).rejects.toMatchObject({ code: 'ERR_INVALID_RECORD' });
   });
 
   it('reports the use of the last-resort Kyber prekey; old bundles keep working', async () => {

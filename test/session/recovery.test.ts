@@ -112,6 +112,11 @@ describe('SessionRecovery', () => {
       ),
     ).toEqual({ action: 'resend-requested' });
     expect(notes).toEqual(['resend-request']);
+    // A resend request does not hold back a reset: they are rate-limited separately.
+    expect(
+      (await recovery.handleDecryptError(alice.address, new MessageGapTooLargeError(1, 0))).action,
+    ).toBe('session-reset');
+    expect(notes).toEqual(['resend-request', 'session-reset']);
     await expect(recovery.handleDecryptError(alice.address, new TypeError('x'))).rejects.toThrow(
       TypeError,
     );

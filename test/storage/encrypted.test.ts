@@ -380,3 +380,26 @@ describe('encryptedBackend: the key', () => {
     expect(() => encryptedBackend(null as unknown as RecordBackend, KEY)).toThrow(TypeError);
   });
 });
+
+describe('BackendProtocolStore.open on a damaged local identity', () => {
+  it('a backend holding only half of the local identity is ERR_INVALID_RECORD, nothing written', async () => {
+    const { BackendProtocolStore, MemoryBackend } = await import('../../src/storage/index.js');
+    const { IdentityKeyPair } = await import('../../src/index.js');
+    const backend = new MemoryBackend();
+    await backend.write({
+      puts: [{ kind: 'local', id: 'registration-id', bytes: Uint8Array.of(0, 0, 0, 7) }],
+      deletes: [],
+    });
+    let created = 0;
+    await expect(
+      BackendProtocolStore.open(backend, {
+        createIdentity: () => {
+          created++;
+          return { identity: IdentityKeyPair.generate(), registrationId: 1 };
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_RECORD' });
+    expect(created).toBe(0);
+    expect(backend.ids('local')).toEqual(['registration-id']);
+  });
+});
