@@ -11,6 +11,7 @@
 import { MAC_LENGTH, MAX_COUNTER } from '../constants.js';
 import {
   InvalidMessageError,
+  InvalidRecordError,
   isSignalError,
   type MessageKind,
   SessionNotFoundError,
@@ -32,7 +33,13 @@ import {
   ratchetSendStep,
   type SessionState,
 } from '../ratchet/index.js';
-import { SpqrError, type SpqrRecvResult, spqrRecv, spqrSend } from '../spqr/index.js';
+import {
+  SpqrError,
+  type SpqrRecvResult,
+  type SpqrSendResult,
+  spqrRecv,
+  spqrSend,
+} from '../spqr/index.js';
 import type { SessionRecord } from '../state/index.js';
 import {
   attachMac,
@@ -126,7 +133,15 @@ export function encryptWithRecord(
     );
   }
   const step = ratchetSendStep(state);
-  const pq = spqrSend(state.pqRatchet, ctx.random);
+  let pq: SpqrSendResult;
+  try {
+    pq = spqrSend(state.pqRatchet, ctx.random);
+  } catch (e) {
+    // Sending reads no peer input: an SPQR failure here means the stored state is inconsistent.
+    if (e instanceof SpqrError)
+      throw new InvalidRecordError('session: inconsistent SPQR state', { cause: e });
+    throw e;
+  }
   const keys = deriveMessageKeys(step.seed, pq.key);
   const pending = state.pendingPreKey;
   const body = encodeSignalMessageBody({
@@ -211,6 +226,10 @@ export function decryptWithState(
     pq = spqrRecv(state.pqRatchet, message.pqRatchet ?? EMPTY);
   } catch (e) {
     if (e instanceof SpqrError) {
+      // These two can only come from the stored state, never from the message.
+      if (e.reason === 'chain-unavailable' || e.reason === 'send-epoch-decreased') {
+        throw new InvalidRecordError('session: inconsistent SPQR state', { cause: e });
+      }
       throw new InvalidMessageError(SPQR_FAILURE, kind, { cause: e });
     }
     throw e;

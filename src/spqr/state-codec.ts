@@ -282,9 +282,40 @@ export function decodePqRatchetState(bytes: Uint8Array): PqRatchetState {
   const chain = m.bytes(2);
   const negotiation = m.bytes(3);
   if (chain === undefined && negotiation === undefined) fail('neither chain nor negotiation');
-  return {
+  const state = {
     scka: decodeScka(m.requiredBytes(1)),
     chain: chain === undefined ? undefined : decodeChain(chain),
     negotiation: negotiation === undefined ? undefined : decodeNegotiation(negotiation),
   };
+  checkConsistency(state);
+  return state;
+}
+
+/**
+ * Invariants every state the protocol produces keeps, so that a stored state which decodes but
+ * contradicts itself is refused here (as a record error) instead of failing later as if a message
+ * were bad:
+ * - the chain's newest epoch is the SCKA epoch or the one before it;
+ * - the send epoch is below the SCKA epoch and within the kept links;
+ * - every kept link has its receiving key, and every link from the send epoch on its sending key;
+ * - chain and negotiation agree on the direction.
+ */
+function checkConsistency(state: PqRatchetState): void {
+  const { scka, chain, negotiation } = state;
+  if (scka === undefined || chain === undefined) return;
+  if (chain.currentEpoch !== scka.epoch && chain.currentEpoch !== scka.epoch - 1) {
+    fail('chain epoch does not match the SCKA epoch');
+  }
+  const firstLink = chain.currentEpoch - chain.links.length + 1;
+  if (chain.sendEpoch > scka.epoch - 1 || chain.sendEpoch < firstLink) {
+    fail('send epoch out of range');
+  }
+  chain.links.forEach((link, i) => {
+    const epoch = firstLink + i;
+    if (link.recv.next.length !== 32) fail('receiving chain key missing');
+    if (epoch >= chain.sendEpoch && link.send.next.length !== 32) fail('sending chain key missing');
+  });
+  if (negotiation !== undefined && negotiation.direction !== chain.direction) {
+    fail('direction mismatch');
+  }
 }

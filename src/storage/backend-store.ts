@@ -307,7 +307,16 @@ export class BackendProtocolStore implements ProtocolStore {
    * @param id - the Kyber prekey id
    */
   async removeKyberPreKey(id: KyberPreKeyId): Promise<void> {
-    await this.#backend.write({ puts: [], deletes: [{ kind: 'kyber-prekey', id: String(id) }] });
+    // Its last-resort bookkeeping can never match again: drop it in the same batch.
+    const prefix = `${String(id)}:`;
+    const uses = (await this.#backend.ids('kyber-use')).filter((u) => u.startsWith(prefix));
+    await this.#backend.write({
+      puts: [],
+      deletes: [
+        { kind: 'kyber-prekey', id: String(id) },
+        ...uses.map((u) => ({ kind: 'kyber-use' as const, id: u })),
+      ],
+    });
   }
 
   // -- sessions --------------------------------------------------------------------------------

@@ -191,6 +191,9 @@ export class InMemoryProtocolStore implements ProtocolStore {
    */
   removeKyberPreKey(id: KyberPreKeyId): void {
     this.#kyberPreKeys.delete(id);
+    // Its last-resort bookkeeping can never match again: drop it, so it stays bounded.
+    const prefix = `${String(id)}:`;
+    for (const use of [...this.#kyberUses]) if (use.startsWith(prefix)) this.#kyberUses.delete(use);
   }
 
   /**
