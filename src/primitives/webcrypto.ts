@@ -10,7 +10,7 @@
  */
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes, concatBytes, wipe } from './bytes.js';
-import { isLowOrderX25519PublicKey } from './x25519.js';
+import { checkSharedSecret, isLowOrderX25519PublicKey } from './x25519.js';
 
 /** The structural subset of `SubtleCrypto` used here (the core's lib has no DOM types). */
 interface Subtle {
@@ -159,10 +159,7 @@ export async function webCryptoX25519Agree(
   } catch (cause) {
     throw new InvalidKeyError('key agreement failed', 'curve25519-public', { cause });
   }
-  let acc = 0;
-  for (const b of shared) acc |= b;
-  if (acc === 0) throw new InvalidKeyError('key agreement produced zero', 'curve25519-public');
-  return shared;
+  return checkSharedSecret(shared);
 }
 
 /**

@@ -76,6 +76,15 @@ export function x25519Agree(privateKey: Uint8Array, publicKey: Uint8Array): Uint
   } catch (cause) {
     throw new InvalidKeyError('key agreement failed', 'curve25519-public', { cause });
   }
+  return checkSharedSecret(shared);
+}
+
+/**
+ * Refuse an all-zero X25519 result (RFC 7748 §6.1), whichever backend computed it.
+ *
+ * @internal
+ */
+export function checkSharedSecret(shared: Uint8Array): Uint8Array {
   let acc = 0;
   for (const b of shared) acc |= b;
   if (acc === 0) throw new InvalidKeyError('key agreement produced zero', 'curve25519-public');

@@ -116,6 +116,16 @@ export interface DecryptOptions {
   readonly withPlaintext?: (plaintext: Uint8Array, transaction: unknown) => void | Promise<void>;
 }
 
+/** Run a store call: adapter exceptions become {@link StorageError}, our own errors pass. */
+async function callStore<T>(operation: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (isSignalError(e)) throw e;
+    throw new StorageError(operation, { cause: e });
+  }
+}
+
 function versionOf(record: SessionRecord | null): number | null | undefined {
   return record === null ? null : record.version;
 }
@@ -699,13 +709,8 @@ export class SessionManager {
   }
 
   /** Run a store call; adapter exceptions become {@link StorageError}, our own errors pass. */
-  async #call<T>(operation: string, fn: () => T | Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (isSignalError(e)) throw e;
-      throw new StorageError(operation, { cause: e });
-    }
+  #call<T>(operation: string, fn: () => T | Promise<T>): Promise<T> {
+    return callStore(operation, fn);
   }
 }
 
@@ -747,14 +752,7 @@ export async function createPreKeyBundle(
   store: ProtocolStore,
   ids: { deviceId: number; preKeyId?: number; signedPreKeyId: number; kyberPreKeyId: number },
 ): Promise<PreKeyBundle> {
-  const call = async <T>(operation: string, fn: () => T | Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (e) {
-      if (isSignalError(e)) throw e;
-      throw new StorageError(operation, { cause: e });
-    }
-  };
+  const call = callStore;
   const identity = await call('getIdentityKeyPair', () => store.getIdentityKeyPair());
   const registrationId = await call('getLocalRegistrationId', () => store.getLocalRegistrationId());
   const spkId = signedPreKeyId(ids.signedPreKeyId);
