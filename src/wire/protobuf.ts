@@ -16,7 +16,8 @@ export type WireType = 0 | 1 | 2 | 5;
 
 /** One decoded field. */
 export type ProtobufField =
-  | { readonly field: number; readonly wireType: 0; readonly value: bigint }
+  /** Varint values below 2^28 are numbers (the common case); larger ones are bigints. */
+  | { readonly field: number; readonly wireType: 0; readonly value: number | bigint }
   | { readonly field: number; readonly wireType: 1 | 5 | 2; readonly value: Uint8Array };
 
 /** Called with a short secret-free reason; must throw. */
@@ -26,14 +27,14 @@ export type FailFn = (reason: string) => never;
 export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
   const fields: ProtobufField[] = [];
   let pos = 0;
-  const readVarint = (): bigint => {
+  const readVarint = (): number | bigint => {
     // Fast path: up to 4 bytes (28 bits) in plain numbers; longer varints use bigint.
     let small = 0;
     for (let i = 0; i < 4; i++) {
       if (pos >= bytes.length) fail('truncated varint');
       const b = bytes[pos++] as number;
       small |= (b & 0x7f) << (7 * i);
-      if ((b & 0x80) === 0) return BigInt(small);
+      if ((b & 0x80) === 0) return small;
     }
     let result = BigInt(small);
     let shift = 28n;
@@ -51,9 +52,17 @@ export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
   };
   while (pos < bytes.length) {
     const key = readVarint();
-    const field = Number(key >> 3n);
-    const wireType = Number(key & 7n);
-    if (field === 0 || key >> 3n > 0x1fff_ffffn) fail('invalid field number');
+    let field: number;
+    let wireType: number;
+    if (typeof key === 'number') {
+      field = key >>> 3;
+      wireType = key & 7;
+    } else {
+      if (key >> 3n > 0x1fff_ffffn) fail('invalid field number');
+      field = Number(key >> 3n);
+      wireType = Number(key & 7n);
+    }
+    if (field === 0) fail('invalid field number');
     switch (wireType) {
       case 0:
         fields.push({ field, wireType: 0, value: readVarint() });
@@ -68,7 +77,7 @@ export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
       }
       case 2: {
         const len = readVarint();
-        if (len > BigInt(bytes.length - pos)) fail('length past end of input');
+        if (typeof len !== 'number' || len > bytes.length - pos) fail('length past end of input');
         const n = Number(len);
         fields.push({ field, wireType: 2, value: bytes.subarray(pos, pos + n) });
         pos += n;
@@ -109,6 +118,7 @@ export class ProtobufMessage {
     const f = this.#single(field);
     if (f === undefined) return undefined;
     if (f.wireType !== 0) return this.#fail(`field ${String(field)} has the wrong wire type`);
+    if (typeof f.value === 'number') return f.value;
     if (f.value > 0xffff_ffffn) return this.#fail(`field ${String(field)} out of range`);
     return Number(f.value);
   }
@@ -118,7 +128,7 @@ export class ProtobufMessage {
     const f = this.#single(field);
     if (f === undefined) return undefined;
     if (f.wireType !== 0) return this.#fail(`field ${String(field)} has the wrong wire type`);
-    return f.value;
+    return BigInt(f.value);
   }
 
   /** An optional bool field. */
