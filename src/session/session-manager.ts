@@ -553,11 +553,10 @@ export class SessionManager {
     state: SessionState | undefined,
     theirRatchetKey: PublicKey,
   ): Promise<KeyPair | undefined> {
-    if (state === undefined || !this.#native || !(await webCryptoX25519Available())) {
-      return undefined;
-    }
-    if (theirRatchetKey.isLowOrder()) return undefined;
+    // Cheap checks first: most messages continue a known chain and need no agreement at all.
+    if (state === undefined || !this.#native) return undefined;
     if (state.receiverChains.some((c) => c.ratchetKey.equals(theirRatchetKey))) return undefined;
+    if (theirRatchetKey.isLowOrder() || !(await webCryptoX25519Available())) return undefined;
     const fresh = await KeyPair.generateNative();
     await Promise.all([
       state.senderChain.ratchetKeyPair.privateKey.prefetchAgreement(theirRatchetKey),
