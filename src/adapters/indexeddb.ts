@@ -750,7 +750,7 @@ export async function openIndexedDbProtocolStore(
  * @returns `navigator.locks` (browsers and workers, secure contexts only), else `undefined`
  * @example
  * ```ts
- * if (webLocks() === undefined) console.warn('tabs rely on version checks alone');
+ * const crossTabLocks = webLocks() !== undefined; // false: tabs rely on version checks alone
  * ```
  */
 export function webLocks(): LockManagerLike | undefined {

@@ -363,7 +363,7 @@ export class SessionManager {
    *
    * try {
    *   const plaintext = await bob.decrypt(aliceAddress, { type, body }); // as received
-   *   console.log(new TextDecoder().decode(plaintext));
+   *   showMessage(new TextDecoder().decode(plaintext)); // your UI
    * } catch (e) {
    *   if (!isSignalError(e, 'ERR_DUPLICATE_MESSAGE')) throw e; // a duplicate is dropped
    * }
