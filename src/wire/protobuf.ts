@@ -78,7 +78,7 @@ export function readProtobuf(bytes: Uint8Array, fail: FailFn): ProtobufField[] {
       case 2: {
         const len = readVarint();
         if (typeof len !== 'number' || len > bytes.length - pos) fail('length past end of input');
-        const n = Number(len);
+        const n = len;
         fields.push({ field, wireType: 2, value: bytes.subarray(pos, pos + n) });
         pos += n;
         break;
