@@ -221,9 +221,7 @@ function encodeState(s: SessionState): Uint8Array {
   for (const chain of s.receiverChains) {
     const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
     encodeChainKey(c, 2, 3, chain.chainKey);
-    for (const k of chain.skippedKeys) {
-      c.bytes(4, new ProtobufWriter().uint32(1, k.index).bytes(2, k.seed).finish());
-    }
+    if (chain.skippedKeys.length > 0) c.bytes(5, encodeSkippedKeys(chain.skippedKeys));
     w.bytes(7, c.finish());
   }
   const p = s.pendingPreKey;
@@ -243,6 +241,28 @@ function encodeState(s: SessionState): Uint8Array {
   const pq = encodePqRatchetState(s.pqRatchet);
   if (pq.length > 0) w.bytes(12, pq);
   return w.finish();
+}
+
+/** Skipped keys as one field: `(u32be index ‖ 32-byte seed)*`, newest first. */
+function encodeSkippedKeys(keys: readonly SkippedMessageKey[]): Uint8Array {
+  const out = new Uint8Array(keys.length * 36);
+  const view = new DataView(out.buffer);
+  keys.forEach((k, i) => {
+    view.setUint32(i * 36, k.index, false);
+    out.set(k.seed, i * 36 + 4);
+  });
+  return out;
+}
+
+function decodeSkippedKeys(bytes: Uint8Array): SkippedMessageKey[] {
+  if (bytes.length % 36 !== 0) fail('bad skipped message keys');
+  if (bytes.length / 36 > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: SkippedMessageKey[] = [];
+  for (let at = 0; at < bytes.length; at += 36) {
+    out.push({ index: view.getUint32(at, false), seed: bytes.slice(at + 4, at + 36) });
+  }
+  return out;
 }
 
 function sub(bytes: Uint8Array): ProtobufMessage {
@@ -277,12 +297,19 @@ function decodeState(bytes: Uint8Array): SessionState {
   if (chainBytes.length > MAX_RECEIVER_CHAINS) fail('too many receiver chains');
   const receiverChains: ReceiverChain[] = chainBytes.map((cb) => {
     const c = sub(cb);
-    const skippedBytes = c.repeatedBytes(4);
-    if (skippedBytes.length > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
-    const skippedKeys: SkippedMessageKey[] = skippedBytes.map((kb) => {
-      const k = sub(kb);
-      return { index: k.requiredUint32(1), seed: k.requiredBytes(2, 32).slice() };
-    });
+    // Field 5 (packed) is what chiffre writes; field 4 (one message per key) is how records
+    // written before it hold them. Both are read; a record never holds both.
+    const legacy = c.repeatedBytes(4);
+    const packed = c.bytes(5);
+    if (legacy.length > 0 && packed !== undefined) fail('skipped message keys stored twice');
+    if (legacy.length > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
+    const skippedKeys: SkippedMessageKey[] =
+      packed !== undefined
+        ? decodeSkippedKeys(packed)
+        : legacy.map((kb) => {
+            const k = sub(kb);
+            return { index: k.requiredUint32(1), seed: k.requiredBytes(2, 32).slice() };
+          });
     return {
       ratchetKey: publicKey(c.requiredBytes(1), 'receiver ratchet key'),
       chainKey: { key: c.requiredBytes(2, 32).slice(), index: c.requiredUint32(3) },
