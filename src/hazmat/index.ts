@@ -97,12 +97,16 @@ export {
   encodeAddresses,
   encryptWithRecord,
   initiateSessionFromBundle,
+  spqrMinVersion,
   verifyPreKeyBundle,
 } from '../session/index.js';
 export type {
   CipherContext,
   EncryptResult,
+  InitiatorIdentity,
+  PreKeyBundle,
   RecordDecryptResult,
+  SpqrPolicy,
   StateDecryptResult,
 } from '../session/index.js';
 export {
