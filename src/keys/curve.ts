@@ -237,12 +237,14 @@ export class PrivateKey {
    * @throws {InvalidKeyError} `ERR_INVALID_KEY` when `theirKey` is low-order or the result is zero
    */
   calculateAgreement(theirKey: PublicKey): Uint8Array {
-    const id = theirKey.toHex();
-    const prefetched = this.#prefetched?.get(id);
-    if (prefetched !== undefined) {
-      // One use per prefetch: no agreement lingers on a long-lived key.
-      this.#prefetched?.delete(id);
-      return prefetched;
+    if (this.#prefetched !== undefined && this.#prefetched.size > 0) {
+      const id = theirKey.toHex();
+      const prefetched = this.#prefetched.get(id);
+      if (prefetched !== undefined) {
+        // One use per prefetch: no agreement lingers on a long-lived key.
+        this.#prefetched.delete(id);
+        return prefetched;
+      }
     }
     return x25519Agree(this.#bytes, theirKey.rawView());
   }

@@ -8,6 +8,7 @@
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes } from './bytes.js';
+import { edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 /** Clamp a 32-byte scalar in place (RFC 7748 §5): clear bits 0–2 and 255, set bit 254. */
@@ -36,7 +37,6 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
 // u-coordinates (mod p) of the points of order 1, 2, 4 and 8 on Curve25519 and its twist that a
 // clamped scalar sends to zero: 0, 1, p−1 and the two order-8 points (RFC 7748 §6.1; libsodium's
 // blocklist). Non-canonical encodings (u ≥ p, bit 255 set) are reduced before the lookup.
-const P = (1n << 255n) - 19n;
 const LOW_ORDER_U: ReadonlySet<bigint> = new Set([
   0n,
   1n,
@@ -46,9 +46,7 @@ const LOW_ORDER_U: ReadonlySet<bigint> = new Set([
 ]);
 
 function decodeU(u: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = 31; i >= 0; i--) n = (n << 8n) | BigInt(u[i] as number);
-  return (n & ((1n << 255n) - 1n)) % P;
+  return (leToBigint(u) & ((1n << 255n) - 1n)) % P;
 }
 
 /** True when `publicKey` (raw 32 bytes) is a low-order point. Public data, so not constant-time. */
@@ -100,24 +98,10 @@ export function checkSharedSecret(shared: Uint8Array): Uint8Array {
 export function isCanonicalX25519PublicKey(publicKey: Uint8Array): boolean {
   assertBytes(publicKey, 'publicKey', 32);
   if (((publicKey[31] as number) & 0x80) !== 0) return false;
-  let u = 0n;
-  for (let i = 31; i >= 0; i--) u = (u << 8n) | BigInt(publicKey[i] as number);
+  const u = leToBigint(publicKey);
   if (u >= P || u === P - 1n || LOW_ORDER_U.has(u)) return false;
-  // y = (u − 1)/(u + 1) mod p, encoded with sign bit 0.
-  let inv = 1n;
-  let base = u + 1n;
-  let e = P - 2n;
-  while (e > 0n) {
-    if (e & 1n) inv = (inv * base) % P;
-    base = (base * base) % P;
-    e >>= 1n;
-  }
-  let y = ((u - 1n + P) * inv) % P;
-  const enc = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) {
-    enc[i] = Number(y & 0xffn);
-    y >>= 8n;
-  }
+  // The Edwards point with sign 0 for u.
+  const enc = edwardsYFromMontgomery(u);
   try {
     return ed25519.Point.fromBytes(enc).isTorsionFree();
   } catch {

@@ -13,41 +13,13 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { assertBytes, concatBytes, equalBytes, wipe } from './bytes.js';
+import { bigintToLe32, edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
 import { sha512 } from './hash.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 const Point = ed25519.Point;
 type EdPoint = InstanceType<typeof Point>;
-const P = (1n << 255n) - 19n;
 const Q = Point.Fn.ORDER;
-
-function leToBigint(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
-  return n;
-}
-
-function bigintToLe32(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  let v = n;
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = base % m;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return result;
-}
 
 const NONCE_PREFIX = (() => {
   const p = new Uint8Array(32).fill(0xff);
@@ -108,8 +80,7 @@ export function xeddsaVerify(
   // Montgomery u → Edwards y = (u − 1)/(u + 1), bit 255 ignored, u reduced mod p.
   const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
   if (u === P - 1n) return false;
-  const y = (((u - 1n + P) % P) * modPow(u + 1n, P - 2n, P)) % P;
-  const aBytes = bigintToLe32(y);
+  const aBytes = edwardsYFromMontgomery(u);
   aBytes[31] = ((aBytes[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
   let A: EdPoint;
   try {
