@@ -117,8 +117,14 @@ export class BackendProtocolStore implements ProtocolStore {
     backend: RecordBackend,
     options: BackendStoreOptions,
   ): Promise<BackendProtocolStore> {
-    const stored = await backend.get('local', IDENTITY_ID);
-    const reg = await backend.get('local', REGISTRATION_ID);
+    let stored = await backend.get('local', IDENTITY_ID);
+    let reg = await backend.get('local', REGISTRATION_ID);
+    if ((stored === null) !== (reg === null)) {
+      // The two reads are separate: another connection's (atomic) creation may have landed
+      // between them. Read again before calling the database damaged.
+      stored = await backend.get('local', IDENTITY_ID);
+      reg = await backend.get('local', REGISTRATION_ID);
+    }
     if (stored !== null && reg !== null) {
       let identity: IdentityKeyPair;
       try {
