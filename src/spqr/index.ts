@@ -23,7 +23,7 @@ export type {
 } from './pq-ratchet.js';
 export { SpqrError } from './errors.js';
 export type { SpqrFailure } from './errors.js';
-export { decodePqRatchetState, encodePqRatchetState } from './state-codec.js';
+export { decodePqRatchetState, encodePqRatchetState, writePqRatchetState } from './state-codec.js';
 export { decodeSpqrMessage, encodeSpqrMessage } from './message.js';
 export type { SpqrMessage, SpqrPayload } from './message.js';
 export type { SpqrDirection } from './chain.js';

@@ -80,12 +80,8 @@ function readLimit(v: number | undefined): number {
   return v;
 }
 
-function encodeHalf(h: ChainHalf): Uint8Array {
-  return new ProtobufWriter()
-    .uint32(1, h.ctr)
-    .bytes(2, h.next)
-    .bytes(3, encodeHistory(h.history))
-    .finish();
+function encodeHalf(h: ChainHalf): ProtobufWriter {
+  return new ProtobufWriter().uint32(1, h.ctr).bytes(2, h.next).bytes(3, encodeHistory(h.history));
 }
 
 function decodeHalf(bytes: Uint8Array, maxOoo: number): ChainHalf {
@@ -98,7 +94,7 @@ function decodeHalf(bytes: Uint8Array, maxOoo: number): ChainHalf {
   return { ctr: m.requiredUint32(1), next, history };
 }
 
-function encodeChain(c: SpqrChain): Uint8Array {
+function encodeChain(c: SpqrChain): ProtobufWriter {
   const w = new ProtobufWriter()
     .uint32(1, direction(c.direction))
     .uint64(2, BigInt(c.currentEpoch))
@@ -107,12 +103,12 @@ function encodeChain(c: SpqrChain): Uint8Array {
     .uint32(5, c.params.maxJump)
     .uint32(6, c.params.maxOooKeys);
   for (const l of c.links) {
-    w.bytes(
+    w.message(
       7,
-      new ProtobufWriter().bytes(1, encodeHalf(l.send)).bytes(2, encodeHalf(l.recv)).finish(),
+      new ProtobufWriter().message(1, encodeHalf(l.send)).message(2, encodeHalf(l.recv)),
     );
   }
-  return w.finish();
+  return w;
 }
 
 function decodeChain(bytes: Uint8Array): SpqrChain {
@@ -140,14 +136,13 @@ function decodeChain(bytes: Uint8Array): SpqrChain {
   };
 }
 
-function encodeNegotiation(n: VersionNegotiation): Uint8Array {
+function encodeNegotiation(n: VersionNegotiation): ProtobufWriter {
   return new ProtobufWriter()
     .bytes(1, n.authKey)
     .uint32(2, direction(n.direction))
     .uint32(3, n.minVersion)
     .uint32(4, n.params.maxJump)
-    .uint32(5, n.params.maxOooKeys)
-    .finish();
+    .uint32(5, n.params.maxOooKeys);
 }
 
 function decodeNegotiation(bytes: Uint8Array): VersionNegotiation {
@@ -162,7 +157,7 @@ function decodeNegotiation(bytes: Uint8Array): VersionNegotiation {
   };
 }
 
-function encodeScka(s: SckaState): Uint8Array {
+function encodeScka(s: SckaState): ProtobufWriter {
   const w = new ProtobufWriter()
     .uint32(1, KINDS.indexOf(s.kind))
     .uint64(2, BigInt(s.epoch))
@@ -195,7 +190,7 @@ function encodeScka(s: SckaState): Uint8Array {
             ? s.receivingEk
             : undefined;
   if (decoder !== undefined) w.bytes(11, decoder.serialize());
-  return w.finish();
+  return w;
 }
 
 function decodeScka(bytes: Uint8Array): SckaState {
@@ -264,11 +259,16 @@ function decodeScka(bytes: Uint8Array): SckaState {
 
 /** Serialize (empty for V0). Contains secrets (dk, chain keys). */
 export function encodePqRatchetState(state: PqRatchetState): Uint8Array {
-  if (state.scka === undefined) return new Uint8Array(0);
-  const w = new ProtobufWriter().bytes(1, encodeScka(state.scka));
-  if (state.chain !== undefined) w.bytes(2, encodeChain(state.chain));
-  if (state.negotiation !== undefined) w.bytes(3, encodeNegotiation(state.negotiation));
-  return w.finish();
+  return writePqRatchetState(state)?.finish() ?? new Uint8Array(0);
+}
+
+/** The serialized state in a writer (for nesting without a copy), or `undefined` for V0. */
+export function writePqRatchetState(state: PqRatchetState): ProtobufWriter | undefined {
+  if (state.scka === undefined) return undefined;
+  const w = new ProtobufWriter().message(1, encodeScka(state.scka));
+  if (state.chain !== undefined) w.message(2, encodeChain(state.chain));
+  if (state.negotiation !== undefined) w.message(3, encodeNegotiation(state.negotiation));
+  return w;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { RECORD_FORMAT_OLDEST_READABLE, RECORD_FORMAT_VERSION } from '../constants.js';
 import { InvalidRecordError, isSignalError } from '../errors.js';
 import { concatBytes } from '../primitives/index.js';
-import { ProtobufMessage } from '../wire/index.js';
+import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 
 /** Throw the record error for `kind`. */
 export function recordFail(kind: string): (reason: string) => never {
@@ -19,6 +19,11 @@ export function recordFail(kind: string): (reason: string) => never {
 /** Prefix an encoded body with the record format version. */
 export function withFormatVersion(body: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), body);
+}
+
+/** A writer that starts with the record format version; write the protobuf body into it. */
+export function recordWriter(): ProtobufWriter {
+  return new ProtobufWriter().raw(Uint8Array.of(RECORD_FORMAT_VERSION));
 }
 
 /** An opened record: its protobuf body and the format version it was written with. */

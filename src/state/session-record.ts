@@ -23,9 +23,9 @@ import type {
   SessionState,
   SkippedMessageKey,
 } from '../ratchet/index.js';
-import { decodePqRatchetState, encodePqRatchetState } from '../spqr/index.js';
+import { decodePqRatchetState, writePqRatchetState } from '../spqr/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
-import { decodeKey, openRecord, recordFail, withFormatVersion } from './codec.js';
+import { decodeKey, openRecord, recordFail, recordWriter } from './codec.js';
 
 const KIND = 'session record';
 const fail = recordFail(KIND);
@@ -126,10 +126,10 @@ export class SessionRecord {
   /** Serialize (format version first). Contains secrets: store it protected. */
   serialize(): Uint8Array {
     if (this.#serialized === undefined) {
-      const w = new ProtobufWriter();
-      if (this.#current !== undefined) w.bytes(1, encodeState(this.#current));
-      for (const s of this.#previous) w.bytes(2, encodeState(s));
-      this.#serialized = withFormatVersion(w.finish());
+      const w = recordWriter();
+      if (this.#current !== undefined) w.message(1, encodeState(this.#current));
+      for (const s of this.#previous) w.message(2, encodeState(s));
+      this.#serialized = w.finish();
     }
     return this.#serialized.slice();
   }
@@ -206,7 +206,7 @@ function encodeChainKey(
   w.bytes(keyField, ck.key).uint32(indexField, ck.index);
 }
 
-function encodeState(s: SessionState): Uint8Array {
+function encodeState(s: SessionState): ProtobufWriter {
   const w = new ProtobufWriter()
     .uint32(1, s.version)
     .bytes(2, s.localIdentityKey.serializedView())
@@ -217,12 +217,12 @@ function encodeState(s: SessionState): Uint8Array {
     .bytes(1, s.senderChain.ratchetKeyPair.publicKey.serializedView())
     .bytes(2, s.senderChain.ratchetKeyPair.privateKey.serialize());
   encodeChainKey(sender, 3, 4, s.senderChain.chainKey);
-  w.bytes(6, sender.finish());
+  w.message(6, sender);
   for (const chain of s.receiverChains) {
     const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
     encodeChainKey(c, 2, 3, chain.chainKey);
     if (chain.skippedKeys.length > 0) c.bytes(5, encodeSkippedKeys(chain.skippedKeys));
-    w.bytes(7, c.finish());
+    w.message(7, c);
   }
   const p = s.pendingPreKey;
   if (p !== undefined) {
@@ -233,14 +233,14 @@ function encodeState(s: SessionState): Uint8Array {
       .uint64(4, BigInt(p.timestamp))
       .uint32(5, p.kyberPreKeyId)
       .bytes(6, p.kyberCiphertext);
-    w.bytes(8, pw.finish());
+    w.message(8, pw);
   }
   w.uint32(9, s.localRegistrationId)
     .uint32(10, s.remoteRegistrationId)
     .bytes(11, s.aliceBaseKey.serializedView());
-  const pq = encodePqRatchetState(s.pqRatchet);
-  if (pq.length > 0) w.bytes(12, pq);
-  return w.finish();
+  const pq = writePqRatchetState(s.pqRatchet);
+  if (pq !== undefined) w.message(12, pq);
+  return w;
 }
 
 /** Skipped keys as one field: `(u32be index ‖ 32-byte seed)*`, newest first. */

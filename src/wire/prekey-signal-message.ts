@@ -15,7 +15,7 @@
 import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
 import { InvalidMessageError, isSignalError } from '../errors.js';
 import { PublicKey } from '../keys/index.js';
-import { assertBytes, concatBytes } from '../primitives/index.js';
+import { assertBytes } from '../primitives/index.js';
 import { ProtobufMessage, ProtobufWriter } from './protobuf.js';
 import { decodeSignalMessage, type SignalMessage } from './signal-message.js';
 import { decodeVersionByte, encodeVersionByte } from './version.js';
@@ -57,7 +57,7 @@ function fail(reason: string): never {
 /** Encode a PreKeySignalMessage, fields in tag order. */
 export function encodePreKeySignalMessage(fields: PreKeySignalMessageFields): Uint8Array {
   assertBytes(fields.message, 'message');
-  const w = new ProtobufWriter();
+  const w = new ProtobufWriter().raw(Uint8Array.of(encodeVersionByte(fields.messageVersion)));
   if (fields.preKeyId !== undefined) w.uint32(1, fields.preKeyId);
   w.bytes(2, fields.baseKey.serializedView())
     .bytes(3, fields.identityKey.serializedView())
@@ -66,7 +66,7 @@ export function encodePreKeySignalMessage(fields: PreKeySignalMessageFields): Ui
     .uint32(6, fields.signedPreKeyId);
   if (fields.kyberPreKeyId !== undefined) w.uint32(7, fields.kyberPreKeyId);
   if (fields.kyberCiphertext !== undefined) w.bytes(8, fields.kyberCiphertext);
-  return concatBytes(Uint8Array.of(encodeVersionByte(fields.messageVersion)), w.finish());
+  return w.finish();
 }
 
 /**

@@ -175,45 +175,93 @@ export class ProtobufMessage {
   }
 }
 
-/** Appends fields; call in ascending tag order for byte-identical output with prost. */
+/**
+ * Appends fields; call in ascending tag order for byte-identical output with prost.
+ *
+ * Keys, varints and short byte fields are written into a small scratch buffer; longer byte fields
+ * and nested writers are kept by reference and copied once, into the buffer `finish` returns. So a
+ * record of nested messages is assembled without intermediate copies. Byte arrays passed in must
+ * therefore stay unchanged until `finish` (every encoder here finishes before returning).
+ */
 export class ProtobufWriter {
-  readonly #chunks: Uint8Array[] = [];
+  /** Finished pieces, in order: views of filled scratch and referenced byte fields. */
+  readonly #parts: Uint8Array[] = [];
+  #scratch: Uint8Array;
+  /** Start of the scratch bytes not yet in `#parts`. */
+  #start = 0;
+  #pos = 0;
   #length = 0;
 
-  #push(chunk: Uint8Array): void {
-    this.#chunks.push(chunk);
-    this.#length += chunk.length;
+  /** @param capacity - size of the scratch buffer for keys, varints and short fields */
+  constructor(capacity = 64) {
+    this.#scratch = new Uint8Array(Math.max(16, Math.min(capacity, 64)));
+  }
+
+  /** Move the pending scratch bytes into `#parts`. */
+  #flush(): void {
+    if (this.#pos > this.#start) {
+      this.#parts.push(this.#scratch.subarray(this.#start, this.#pos));
+      this.#start = this.#pos;
+    }
+  }
+
+  /** Make room for `n` more scratch bytes (a new scratch; the old one stays referenced). */
+  #reserve(n: number): void {
+    if (this.#pos + n <= this.#scratch.length) return;
+    this.#flush();
+    this.#scratch = new Uint8Array(Math.max(n, this.#scratch.length * 2));
+    this.#start = 0;
+    this.#pos = 0;
   }
 
   #varint(value: bigint | number): void {
+    this.#reserve(10);
+    const buf = this.#scratch;
+    let pos = this.#pos;
     if (typeof value === 'number' && value < 0x8000_0000) {
       // Fast path for u31 values (keys, lengths, counters).
-      const out: number[] = [];
       let v = value;
       while (v >= 0x80) {
-        out.push((v & 0x7f) | 0x80);
+        buf[pos++] = (v & 0x7f) | 0x80;
         v >>>= 7;
       }
-      out.push(v);
-      this.#push(Uint8Array.from(out));
-      return;
+      buf[pos++] = v;
+    } else {
+      let v = BigInt(value);
+      do {
+        let b = Number(v & 0x7fn);
+        v >>= 7n;
+        if (v !== 0n) b |= 0x80;
+        buf[pos++] = b;
+      } while (v !== 0n);
     }
-    const out: number[] = [];
-    let v = BigInt(value);
-    do {
-      let b = Number(v & 0x7fn);
-      v >>= 7n;
-      if (v !== 0n) b |= 0x80;
-      out.push(b);
-    } while (v !== 0n);
-    this.#push(Uint8Array.from(out));
+    this.#length += pos - this.#pos;
+    this.#pos = pos;
   }
 
   #key(field: number, wireType: WireType): void {
     this.#varint(field * 8 + wireType);
   }
 
-  /** A uint32 field (written even when zero, as libsignal's proto2 messages do). */
+  #append(value: Uint8Array): void {
+    if (value.length <= 32) {
+      this.#reserve(value.length);
+      this.#scratch.set(value, this.#pos);
+      this.#pos += value.length;
+    } else {
+      this.#flush();
+      this.#parts.push(value);
+    }
+    this.#length += value.length;
+  }
+
+  /** Raw bytes with no field key (e.g. the version byte in front of a Signal message). */
+  raw(value: Uint8Array): this {
+    this.#append(value);
+    return this;
+  }
+
+  /** A uint32 field (varint). */
   uint32(field: number, value: number): this {
     if (!Number.isInteger(value) || value < 0 || value > 0xffff_ffff) {
       throw new RangeError(`field ${String(field)} must be a u32`);
@@ -223,7 +271,7 @@ export class ProtobufWriter {
     return this;
   }
 
-  /** A uint64 field. */
+  /** A uint64 field (varint). */
   uint64(field: number, value: bigint): this {
     if (value < 0n || value > 0xffff_ffff_ffff_ffffn) {
       throw new RangeError(`field ${String(field)} must be a u64`);
@@ -233,28 +281,44 @@ export class ProtobufWriter {
     return this;
   }
 
-  /** A bool field. */
+  /** A bool field (varint 0 or 1). */
   bool(field: number, value: boolean): this {
     this.#key(field, 0);
     this.#varint(value ? 1 : 0);
     return this;
   }
 
-  /** A bytes (or embedded message) field. */
+  /** A length-delimited bytes field. */
   bytes(field: number, value: Uint8Array): this {
     this.#key(field, 2);
     this.#varint(value.length);
-    this.#push(value);
+    this.#append(value);
     return this;
   }
 
-  /** The encoded message. */
+  /**
+   * A length-delimited field holding what `nested` wrote (a sub-message). `nested` is taken over
+   * by reference: do not write to it afterwards.
+   */
+  message(field: number, nested: ProtobufWriter): this {
+    if (nested === this) throw new RangeError('a writer cannot contain itself');
+    nested.#flush();
+    this.#key(field, 2);
+    this.#varint(nested.#length);
+    this.#flush();
+    for (const part of nested.#parts) this.#parts.push(part);
+    this.#length += nested.#length;
+    return this;
+  }
+
+  /** The bytes written so far, in a buffer of their own. */
   finish(): Uint8Array {
+    this.#flush();
     const out = new Uint8Array(this.#length);
     let offset = 0;
-    for (const c of this.#chunks) {
-      out.set(c, offset);
-      offset += c.length;
+    for (const part of this.#parts) {
+      out.set(part, offset);
+      offset += part.length;
     }
     return out;
   }

@@ -53,13 +53,14 @@ function fail(reason: string): never {
 export function encodeSignalMessageBody(fields: SignalMessageFields): Uint8Array {
   assertBytes(fields.ciphertext, 'ciphertext');
   const w = new ProtobufWriter()
+    .raw(Uint8Array.of(encodeVersionByte(fields.messageVersion)))
     .bytes(1, fields.ratchetKey.serializedView())
     .uint32(2, fields.counter)
     .uint32(3, fields.previousCounter)
     .bytes(4, fields.ciphertext);
   if (fields.pqRatchet !== undefined && fields.pqRatchet.length > 0) w.bytes(5, fields.pqRatchet);
   if (fields.addresses !== undefined) w.bytes(6, fields.addresses);
-  return concatBytes(Uint8Array.of(encodeVersionByte(fields.messageVersion)), w.finish());
+  return w.finish();
 }
 
 /** Attach the 8-byte MAC to an encoded body. */
