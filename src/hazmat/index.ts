@@ -99,6 +99,7 @@ export {
   initiateSessionFromBundle,
   spqrMinVersion,
   verifyPreKeyBundle,
+  verifyPreKeyBundleAsync,
 } from '../session/index.js';
 export type {
   CipherContext,

@@ -7,6 +7,10 @@
  * @internal
  */
 
+import { ed25519 } from '@noble/curves/ed25519.js';
+
+const Fp = ed25519.Point.Fp;
+
 /** The field prime 2^255 − 19. */
 export const P: bigint = (1n << 255n) - 19n;
 
@@ -28,22 +32,11 @@ export function bigintToLe32(n: bigint): Uint8Array {
   return out;
 }
 
-function modPow(base: bigint, exp: bigint, m: bigint): bigint {
-  let result = 1n;
-  let b = base % m;
-  let e = exp;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % m;
-    b = (b * b) % m;
-    e >>= 1n;
-  }
-  return result;
-}
-
 /**
  * The Edwards point encoding for Montgomery `u` (reduced mod p, u ≠ p − 1): `y = (u − 1)/(u + 1)`
  * as 32 little-endian bytes with the sign bit clear (callers set it).
  */
 export function edwardsYFromMontgomery(u: bigint): Uint8Array {
-  return bigintToLe32((((u - 1n + P) % P) * modPow(u + 1n, P - 2n, P)) % P);
+  // Variable-time inversion (extended Euclid in noble): u is public.
+  return bigintToLe32((((u - 1n + P) % P) * Fp.inv((u + 1n) % P)) % P);
 }

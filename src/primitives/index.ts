@@ -51,7 +51,7 @@ export {
   x25519Agree,
   x25519PublicKey,
 } from './x25519.js';
-export { xeddsaSign, xeddsaVerify } from './xeddsa.js';
+export { xeddsaEdwardsPublicKey, xeddsaSign, xeddsaVerify } from './xeddsa.js';
 export {
   AEAD_KEY_LENGTH,
   AEAD_NONCE_LENGTH,
@@ -61,6 +61,8 @@ export {
   aeadSeal,
 } from './aead.js';
 export {
+  webCryptoEd25519Available,
+  webCryptoXeddsaVerify,
   webCryptoX25519Agree,
   webCryptoX25519Available,
   webCryptoX25519Generate,

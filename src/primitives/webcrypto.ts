@@ -11,6 +11,7 @@
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes, concatBytes, wipe } from './bytes.js';
 import { checkSharedSecret, isLowOrderX25519PublicKey } from './x25519.js';
+import { prepareXeddsaForEd25519 } from './xeddsa.js';
 
 /** The structural subset of `SubtleCrypto` used here (the core's lib has no DOM types). */
 interface Subtle {
@@ -183,4 +184,98 @@ export async function webCryptoX25519Generate(): Promise<{
   privateKey[0] = (privateKey[0] as number) & 248;
   privateKey[31] = ((privateKey[31] as number) & 127) | 64;
   return { privateKey, publicKey };
+}
+
+// -- XEdDSA verification on WebCrypto's Ed25519 ----------------------------------------------
+
+/** The structural subset of `SubtleCrypto` Ed25519 verification needs. */
+interface SubtleVerify {
+  importKey(
+    format: 'raw',
+    data: Uint8Array,
+    alg: { name: string },
+    extractable: boolean,
+    usages: string[],
+  ): Promise<unknown>;
+  verify(
+    alg: { name: string },
+    key: unknown,
+    signature: Uint8Array,
+    data: Uint8Array,
+  ): Promise<boolean>;
+}
+
+const ED25519 = { name: 'Ed25519' };
+let ed25519Detected: Promise<boolean> | undefined;
+
+async function ed25519Verify(
+  s: SubtleVerify,
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  const key = await s.importKey('raw', publicKey, ED25519, false, ['verify']);
+  return s.verify(ED25519, key, signature, message);
+}
+
+/**
+ * Whether this platform's WebCrypto verifies Ed25519 and agrees with RFC 8032 §7.1 (test 2):
+ * the vector verifies and the same signature with one bit changed does not. Computed once.
+ */
+export function webCryptoEd25519Available(): Promise<boolean> {
+  ed25519Detected ??= (async () => {
+    const s = subtle() as SubtleVerify | undefined;
+    if (s === undefined) return false;
+    try {
+      const pub = hex('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c');
+      const sig = hex(
+        '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+          '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+      );
+      const message = Uint8Array.of(0x72);
+      if (!(await ed25519Verify(s, pub, message, sig))) return false;
+      const bad = sig.slice();
+      bad[0] = (bad[0] as number) ^ 1;
+      return !(await ed25519Verify(s, pub, message, bad));
+    } catch {
+      return false;
+    }
+  })();
+  return ed25519Detected;
+}
+
+/**
+ * XEdDSA verification (libsignal's variant, as `xeddsaVerify`) on WebCrypto's Ed25519, for the
+ * signatures where the two agree by construction; `undefined` for the others, which the caller
+ * verifies with `xeddsaVerify`.
+ *
+ * The Edwards key is derived from the Montgomery key exactly as `xeddsaVerify` does (sign bit from
+ * the signature), and the equation checked is the same cofactorless one with `R` compared byte
+ * for byte. Left to the caller (`undefined`): an `s` in `[q, 2^253)`, which libsignal reduces but
+ * RFC 8032 refuses; keys and `R` values of small order, which WebCrypto implementations may refuse
+ * on principle; an `R` with a non-canonical y; and any platform error. (The key `u = 0`, an
+ * Edwards point with `x = 0`, is of small order.)
+ *
+ * @param publicKey - 32-byte Montgomery u-coordinate
+ * @param message - signed bytes
+ * @param signature - the 64-byte signature
+ * @returns the verdict, or `undefined` when the platform cannot be trusted to match libsignal
+ */
+export async function webCryptoXeddsaVerify(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean | undefined> {
+  assertBytes(publicKey, 'publicKey', 32);
+  assertBytes(message, 'message');
+  assertBytes(signature, 'signature', 64);
+  const s = subtle() as SubtleVerify | undefined;
+  if (s === undefined || !(await webCryptoEd25519Available())) return undefined;
+  const prepared = prepareXeddsaForEd25519(publicKey, signature);
+  if (prepared === undefined || typeof prepared === 'boolean') return prepared;
+  try {
+    return await ed25519Verify(s, prepared.edwardsKey, message, prepared.signature);
+  } catch {
+    return undefined;
+  }
 }

@@ -11,11 +11,12 @@
  *
  * @module
  */
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { assertBytes, concatBytes, equalBytes, wipe } from './bytes.js';
 import { bigintToLe32, edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
 import { sha512 } from './hash.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
+import { isLowOrderX25519PublicKey } from './x25519.js';
 
 const Point = ed25519.Point;
 type EdPoint = InstanceType<typeof Point>;
@@ -33,19 +34,22 @@ const NONCE_PREFIX = (() => {
  * @param privateKey - 32-byte clamped scalar
  * @param message - bytes to sign
  * @param random - source of the 64-byte nonce randomness `Z`
+ * @param edwardsPublicKey - `xeddsaEdwardsPublicKey(privateKey)`, when the caller keeps it (it
+ *   saves one scalar multiplication); it must belong to `privateKey`
  * @returns a 64-byte signature
  */
 export function xeddsaSign(
   privateKey: Uint8Array,
   message: Uint8Array,
   random: RandomSource = secureRandom,
+  edwardsPublicKey?: Uint8Array,
 ): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);
   assertBytes(message, 'message');
+  if (edwardsPublicKey !== undefined) assertBytes(edwardsPublicKey, 'edwardsPublicKey', 32);
   const z = drawRandom(random, 64);
   const a = leToBigint(privateKey) % Q;
-  const A = Point.BASE.multiply(a);
-  const aEnc = A.toBytes();
+  const aEnc = edwardsPublicKey ?? Point.BASE.multiply(a).toBytes();
   const signBit = (aEnc[31] as number) & 0x80;
   const nonceHash = sha512(concatBytes(NONCE_PREFIX, privateKey, message, z));
   const r = leToBigint(nonceHash) % Q;
@@ -57,6 +61,19 @@ export function xeddsaSign(
   signature[63] = ((signature[63] as number) & 0x7f) | signBit;
   wipe(nonceHash, z);
   return signature;
+}
+
+/**
+ * The Edwards encoding of a private key's public point `a·B` (sign bit included), the `A` that
+ * every signature with this key hashes. Depends on the private key alone, so a long-lived key
+ * (an identity) can compute it once.
+ *
+ * @param privateKey - 32-byte (clamped) Curve25519 private key
+ * @returns 32 bytes
+ */
+export function xeddsaEdwardsPublicKey(privateKey: Uint8Array): Uint8Array {
+  assertBytes(privateKey, 'privateKey', 32);
+  return Point.BASE.multiply(leToBigint(privateKey) % Q).toBytes();
 }
 
 /**
@@ -98,4 +115,60 @@ export function xeddsaVerify(
   const hA = h === 0n ? Point.ZERO : A.multiplyUnsafe(h);
   const check = sB.subtract(hA);
   return equalBytes(check.toBytes(), rEnc);
+}
+
+let smallOrderYCache: ReadonlySet<bigint> | undefined;
+
+/** The y-coordinates of the eight points of order dividing 8 (five distinct values). */
+function smallOrderYs(): ReadonlySet<bigint> {
+  smallOrderYCache ??= new Set(
+    ED25519_TORSION_SUBGROUP.map(
+      (h) => leToBigint(Point.fromHex(h).toBytes()) & ((1n << 255n) - 1n),
+    ),
+  );
+  return smallOrderYCache;
+}
+
+/** What {@link prepareXeddsaForEd25519} hands to an RFC 8032 Ed25519 verifier. */
+export interface Ed25519Form {
+  /** The Edwards public key: y from the Montgomery u, sign bit from the signature. */
+  readonly edwardsKey: Uint8Array;
+  /** `R ‖ s` with the sign bit cleared from `s`. */
+  readonly signature: Uint8Array;
+}
+
+/**
+ * Restate an XEdDSA verification as an RFC 8032 Ed25519 one, for a platform verifier. Returns
+ * the verdict itself where `xeddsaVerify` decides without any curve arithmetic (`false`), and
+ * `undefined` where an RFC 8032 verifier may legitimately disagree with libsignal: `s` in
+ * `[q, 2^253)` (libsignal reduces it, RFC 8032 refuses it), a key (`u = 0` among them) or `R` of
+ * small order (which WebCrypto implementations may refuse outright), and an `R` with a
+ * non-canonical y. For everything else both compute `[s]B − [h]A` and compare it with `R` byte for byte,
+ * so their verdicts are equal.
+ *
+ * @param publicKey - 32-byte Montgomery u-coordinate
+ * @param signature - 64-byte XEdDSA signature
+ * @returns the Ed25519 form, a verdict, or `undefined` (verify with `xeddsaVerify`)
+ */
+export function prepareXeddsaForEd25519(
+  publicKey: Uint8Array,
+  signature: Uint8Array,
+): Ed25519Form | boolean | undefined {
+  assertBytes(publicKey, 'publicKey', 32);
+  assertBytes(signature, 'signature');
+  if (signature.length !== 64) return false;
+  const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
+  if (u === P - 1n) return false;
+  if (isLowOrderX25519PublicKey(publicKey)) return undefined;
+  const edwardsKey = edwardsYFromMontgomery(u);
+  edwardsKey[31] = ((edwardsKey[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
+  const form = signature.slice();
+  form[63] = (form[63] as number) & 0x7f;
+  if ((form[63] & 0xe0) !== 0) return false;
+  if (leToBigint(form.subarray(32)) >= Q) return undefined;
+  // R is compared byte for byte by both, so an R that is not a point simply fails both ways; a
+  // non-canonical y or a small-order R is left to JavaScript.
+  const y = leToBigint(form.subarray(0, 32)) & ((1n << 255n) - 1n);
+  if (y >= P || smallOrderYs().has(y)) return undefined;
+  return { edwardsKey, signature: form };
 }

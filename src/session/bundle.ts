@@ -73,27 +73,53 @@ export function spqrMinVersion(policy: SpqrPolicy): 0 | 1 {
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for an inconsistent bundle
  */
 export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
+  checkBundleShape(bundle);
+  const { identityKey } = bundle;
+  checkBundleSignatures(
+    bundle,
+    identityKey.verifySignature(bundle.signedPreKey.serializedView(), bundle.signedPreKeySignature),
+    identityKey.verifySignature(bundle.kyberPreKey.serializedView(), bundle.kyberPreKeySignature),
+  );
+}
+
+/**
+ * {@link verifyPreKeyBundle} with the signatures checked on the platform's native Ed25519 where
+ * it exists ({@link PublicKey.verifySignatureAsync}): the same checks, errors and verdicts.
+ *
+ * @param bundle - the bundle as fetched from the server
+ * @returns when the bundle is verified
+ * @throws {InvalidSignatureError} `ERR_INVALID_SIGNATURE` for a bad signed-prekey or Kyber signature
+ * @throws {InvalidKeyError} `ERR_INVALID_KEY` for a low-order curve key
+ * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for an inconsistent bundle
+ */
+export async function verifyPreKeyBundleAsync(bundle: PreKeyBundle): Promise<void> {
+  checkBundleShape(bundle);
+  const { identityKey } = bundle;
+  const [signedOk, kyberOk] = await Promise.all([
+    identityKey.verifySignatureAsync(
+      bundle.signedPreKey.serializedView(),
+      bundle.signedPreKeySignature,
+    ),
+    identityKey.verifySignatureAsync(
+      bundle.kyberPreKey.serializedView(),
+      bundle.kyberPreKeySignature,
+    ),
+  ]);
+  checkBundleSignatures(bundle, signedOk, kyberOk);
+}
+
+function checkBundleShape(bundle: PreKeyBundle): void {
   if ((bundle.preKeyId === undefined) !== (bundle.preKey === undefined)) {
     throw new InvalidMessageError('one-time prekey id and key must come together', 'bundle');
   }
   assertBytes(bundle.signedPreKeySignature, 'signedPreKeySignature');
   assertBytes(bundle.kyberPreKeySignature, 'kyberPreKeySignature');
-  if (
-    !bundle.identityKey.verifySignature(
-      bundle.signedPreKey.serializedView(),
-      bundle.signedPreKeySignature,
-    )
-  ) {
-    throw new InvalidSignatureError('signed prekey signature is invalid');
-  }
-  if (
-    !bundle.identityKey.verifySignature(
-      bundle.kyberPreKey.serializedView(),
-      bundle.kyberPreKeySignature,
-    )
-  ) {
-    throw new InvalidSignatureError('Kyber prekey signature is invalid');
-  }
+}
+
+/** Report the signature verdicts, then the key shapes, in that order. */
+function checkBundleSignatures(bundle: PreKeyBundle, signedOk: boolean, kyberOk: boolean): void {
+  if (!signedOk) throw new InvalidSignatureError('signed prekey signature is invalid');
+  if (!kyberOk) throw new InvalidSignatureError('Kyber prekey signature is invalid');
   for (const [what, key] of [
     ['identity key', bundle.identityKey],
     ['signed prekey', bundle.signedPreKey],

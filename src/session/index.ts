@@ -5,7 +5,12 @@
  * @module
  */
 export { encodeAddresses } from './addresses.js';
-export { initiateSessionFromBundle, spqrMinVersion, verifyPreKeyBundle } from './bundle.js';
+export {
+  initiateSessionFromBundle,
+  spqrMinVersion,
+  verifyPreKeyBundle,
+  verifyPreKeyBundleAsync,
+} from './bundle.js';
 export type { InitiatorIdentity, PreKeyBundle, SpqrPolicy } from './bundle.js';
 export { decryptWithRecord, decryptWithState, encryptWithRecord } from './cipher.js';
 export type {

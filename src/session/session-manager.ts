@@ -53,6 +53,7 @@ import {
   type SpqrPolicy,
   spqrMinVersion,
   verifyPreKeyBundle,
+  verifyPreKeyBundleAsync,
 } from './bundle.js';
 import {
   type CipherContext,
@@ -266,7 +267,8 @@ export class SessionManager {
   processPreKeyBundle(address: ProtocolAddress, bundle: PreKeyBundle): Promise<void> {
     return this.#run(address, async () => {
       await this.#requireTrusted(address, bundle.identityKey, 'sending');
-      verifyPreKeyBundle(bundle);
+      if (this.#native) await verifyPreKeyBundleAsync(bundle);
+      else verifyPreKeyBundle(bundle);
       const identity = await this.#call('getIdentityKeyPair', () =>
         this.#store.getIdentityKeyPair(),
       );

@@ -2,7 +2,12 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PrivateKey, PublicKey } from '../../src/keys/index.js';
-import { x25519PublicKey, xeddsaSign, xeddsaVerify } from '../../src/primitives/index.js';
+import {
+  x25519PublicKey,
+  xeddsaEdwardsPublicKey,
+  xeddsaSign,
+  xeddsaVerify,
+} from '../../src/primitives/index.js';
 import { hexToBytes } from '../support/hex.js';
 import { fcParams, fixedRandom, loadVector } from './helpers.js';
 
@@ -262,5 +267,34 @@ describe('XEdDSA: libsignal verification leniencies', () => {
       }),
       fcParams(100),
     );
+  });
+});
+
+describe('XEdDSA: the Edwards public key computed once', () => {
+  it('signs byte for byte as without it, for the same nonce randomness', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.uint8Array({ minLength: 64, maxLength: 64 }),
+        (seed, message, z) => {
+          const priv = PrivateKey.deserialize(seed).serialize(); // clamped
+          const plain = xeddsaSign(priv, message, fixedRandom(z));
+          const kept = xeddsaSign(priv, message, fixedRandom(z), xeddsaEdwardsPublicKey(priv));
+          expect(kept).toEqual(plain);
+          expect(xeddsaVerify(x25519PublicKey(priv), message, kept)).toBe(true);
+        },
+      ),
+      fcParams(100),
+    );
+  });
+
+  it('keeps a PrivateKey signing validly over many signatures', () => {
+    const key = PrivateKey.generate();
+    const pub = key.getPublicKey();
+    for (let i = 0; i < 20; i++) {
+      const message = Uint8Array.of(i, i + 1);
+      expect(pub.verifySignature(message, key.sign(message))).toBe(true);
+    }
   });
 });
