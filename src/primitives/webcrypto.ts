@@ -23,7 +23,8 @@ interface Subtle {
     extractable: boolean,
     usages: string[],
   ): Promise<unknown>;
-  exportKey(format: string, key: unknown): Promise<ArrayBuffer>;
+  exportKey(format: 'pkcs8' | 'raw', key: unknown): Promise<ArrayBuffer>;
+  exportKey(format: 'jwk', key: unknown): Promise<{ d?: string; x?: string }>;
   deriveBits(
     alg: { name: string; public: unknown },
     key: unknown,
@@ -105,6 +106,65 @@ function base64url(bytes: Uint8Array): string {
   return out;
 }
 
+function fromBase64url(text: string | undefined, length: number): Uint8Array | undefined {
+  if (text?.length !== Math.ceil((length * 4) / 3)) return undefined;
+  const out = new Uint8Array(length);
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (const ch of text) {
+    const v = B64URL.indexOf(ch);
+    if (v < 0) return undefined;
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+      acc &= (1 << bits) - 1;
+    }
+  }
+  return o === length ? out : undefined;
+}
+
+// Imported key handles, so a ratchet step does not import the same key twice. Private handles
+// are keyed by their public key (the agreement depends only on the point the private key
+// multiplies by, so any private key with that public key gives the same result) and live for two
+// agreements, the most a ratchet key pair takes part in (its sending chain, then the peer's next
+// ratchet key), or until pushed out by newer ones: at most PRIVATE_HANDLES opaque, non-exported
+// handles outlive their use. Public handles are public data.
+const PRIVATE_HANDLES = 16;
+const PUBLIC_HANDLES = 16;
+const privateHandles = new Map<string, { handle: unknown; uses: number }>();
+const publicHandles = new Map<string, unknown>();
+
+function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
+  map.delete(key);
+  if (map.size >= limit) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+  map.set(key, value);
+}
+
+/** The cached private handle for `ourPublicKey`, counting one use. */
+function takePrivateHandle(ourPublicKey: Uint8Array): unknown {
+  const id = toHex(ourPublicKey);
+  const entry = privateHandles.get(id);
+  if (entry === undefined) return undefined;
+  entry.uses -= 1;
+  if (entry.uses <= 0) privateHandles.delete(id);
+  return entry.handle;
+}
+
+async function publicHandle(s: Subtle, publicKey: Uint8Array): Promise<unknown> {
+  const id = toHex(publicKey);
+  const cached = publicHandles.get(id);
+  if (cached !== undefined) return cached;
+  const handle = await s.importKey('raw', publicKey, ALG, false, []);
+  remember(publicHandles, id, handle, PUBLIC_HANDLES);
+  return handle;
+}
+
 async function agree(
   s: Subtle,
   privateKey: Uint8Array,
@@ -118,14 +178,15 @@ async function agree(
     const priv =
       ourPublicKey === undefined
         ? await s.importKey('pkcs8', pkcs8 as Uint8Array, ALG, false, ['deriveBits'])
-        : await s.importKey(
+        : (takePrivateHandle(ourPublicKey) ??
+          (await s.importKey(
             'jwk',
             { kty: 'OKP', crv: 'X25519', d: base64url(privateKey), x: base64url(ourPublicKey) },
             ALG,
             false,
             ['deriveBits'],
-          );
-    const pub = await s.importKey('raw', publicKey, ALG, false, []);
+          )));
+    const pub = await publicHandle(s, publicKey);
     return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256));
   } finally {
     wipe(pkcs8);
@@ -177,12 +238,17 @@ export async function webCryptoX25519Generate(): Promise<{
     privateKey: unknown;
     publicKey: unknown;
   };
-  const pkcs8 = new Uint8Array(await s.exportKey('pkcs8', pair.privateKey));
-  const publicKey = new Uint8Array(await s.exportKey('raw', pair.publicKey));
-  const privateKey = pkcs8.slice(pkcs8.length - 32);
-  wipe(pkcs8);
+  // One JWK export carries both halves (d and x).
+  const jwk = await s.exportKey('jwk', pair.privateKey);
+  const privateKey = fromBase64url(jwk.d, 32);
+  const publicKey = fromBase64url(jwk.x, 32);
+  if (privateKey === undefined || publicKey === undefined) {
+    wipe(privateKey);
+    throw new TypeError('WebCrypto exported an unexpected X25519 key');
+  }
   privateKey[0] = (privateKey[0] as number) & 248;
   privateKey[31] = ((privateKey[31] as number) & 127) | 64;
+  remember(privateHandles, toHex(publicKey), { handle: pair.privateKey, uses: 2 }, PRIVATE_HANDLES);
   return { privateKey, publicKey };
 }
 
