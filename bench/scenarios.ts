@@ -124,14 +124,18 @@ export function setTimedHooks(h: TimedHooks): void {
   hooks = h;
 }
 
-/** Run `body` warm-up + reps times; keep the timed samples; collect garbage between runs. */
+/**
+ * Run `body` warm-up + reps times; keep the timed samples. A scavenge (young generation only)
+ * before each run; a full collection would make V8 discard optimized JavaScript (see the method
+ * notes in report.ts).
+ */
 async function repeat(
   options: ScenarioOptions,
   body: (clock: TimedHooks) => Promise<Record<string, number>>,
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>();
   for (let i = -options.warmup; i < options.reps; i++) {
-    (globalThis as { gc?: () => void }).gc?.();
+    (globalThis as { gc?: (o?: { type: string }) => void }).gc?.({ type: 'minor' });
     const result = await body(i < 0 ? NO_HOOKS : hooks);
     if (i < 0) continue;
     for (const [k, v] of Object.entries(result)) {
