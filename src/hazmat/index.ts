@@ -72,6 +72,7 @@ export type {
   ResponderAgreementParams,
 } from '../agreement/index.js';
 export {
+  deriveChainStep,
   deriveMessageKeys,
   deriveMessageSeed,
   deriveNextChainKey,

@@ -1,18 +1,18 @@
 /**
- * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE), thin wrappers over `@noble/hashes`
- * so that no other layer imports noble.
+ * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE) with argument checks: SHA-512 and
+ * SHA-3 are `@noble/hashes`' (so that no other layer imports noble); SHA-256, HMAC-SHA256 and
+ * HKDF-SHA256 are `./sha256.ts`, written for the per-message path and tested against noble.
  *
  * @module
  */
-import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 as nobleSha256, sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
+import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { sha3_256 as nobleSha3_256, shake256 as nobleShake256 } from '@noble/hashes/sha3.js';
 import { assertBytes } from './bytes.js';
+import { hkdfSha256Raw, hmacSha256Parts, sha256Parts } from './sha256.js';
 
 /** SHA-256 of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
-  return nobleSha256(assertBytes(data, 'data'));
+  return sha256Parts(assertBytes(data, 'data'));
 }
 
 /** SHA-512 of `data`. */
@@ -32,7 +32,7 @@ export function shake256(data: Uint8Array, length: number): Uint8Array {
 
 /** HMAC-SHA256 (RFC 2104 / RFC 4231). */
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(nobleSha256, assertBytes(key, 'key'), assertBytes(data, 'data'));
+  return hmacSha256Parts(assertBytes(key, 'key'), assertBytes(data, 'data'));
 }
 
 /**
@@ -51,5 +51,5 @@ export function hkdfSha256(
   if (!Number.isInteger(length) || length < 1 || length > 255 * 32) {
     throw new RangeError('hkdf length must be between 1 and 8160');
   }
-  return nobleHkdf(nobleSha256, ikm, salt, info, length);
+  return hkdfSha256Raw(ikm, salt, info, length);
 }

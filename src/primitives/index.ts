@@ -7,6 +7,7 @@
 export { aes256CbcDecrypt, aes256CbcEncrypt } from './aes-cbc.js';
 export { assertBytes, concatBytes, equalBytes, equalConstantTime, toHex, wipe } from './bytes.js';
 export { hkdfSha256, hmacSha256, sha256, sha3_256, sha512, shake256 } from './hash.js';
+export { HmacSha256Key, hmacSha256Parts } from './sha256.js';
 export {
   checkKemPublicKey,
   checkKemSecretKey,

@@ -15,7 +15,7 @@ import { DuplicateMessageError, MessageGapTooLargeError, SessionNotFoundError } 
 import { KeyPair, type PublicKey } from '../keys/index.js';
 import { type RandomSource, secureRandom } from '../primitives/index.js';
 import type { PqRatchetState } from '../spqr/index.js';
-import { deriveMessageSeed, deriveNextChainKey, deriveRootStep } from './kdf.js';
+import { deriveChainStep, deriveNextChainKey, deriveRootStep } from './kdf.js';
 import type { PendingPreKey, ReceiverChain, SessionState, SkippedMessageKey } from './state.js';
 
 /** What the initiator's state is built from. */
@@ -121,15 +121,16 @@ export function ratchetSendStep(state: SessionState): SendStep {
   const chain = state.senderChain;
   const { key, index } = chain.chainKey;
   if (index >= MAX_COUNTER) throw new SessionNotFoundError('(self)', 'encrypt: chain exhausted');
+  const step = deriveChainStep(key);
   return {
     state: {
       ...state,
-      senderChain: { ...chain, chainKey: { key: deriveNextChainKey(key), index: index + 1 } },
+      senderChain: { ...chain, chainKey: { key: step.next, index: index + 1 } },
     },
     ratchetKey: chain.ratchetKeyPair.publicKey,
     counter: index,
     previousCounter: state.previousCounter,
-    seed: deriveMessageSeed(key),
+    seed: step.seed,
   };
 }
 
@@ -198,10 +199,16 @@ export function ratchetReceiveStep(
   let key = chain.chainKey.key;
   const fresh: SkippedMessageKey[] = [];
   for (let i = current; i < counter; i++) {
-    if (counter - i <= MAX_MESSAGE_KEYS) fresh.push({ index: i, seed: deriveMessageSeed(key) });
-    key = deriveNextChainKey(key);
+    if (counter - i <= MAX_MESSAGE_KEYS) {
+      const step = deriveChainStep(key);
+      fresh.push({ index: i, seed: step.seed });
+      key = step.next;
+    } else {
+      key = deriveNextChainKey(key);
+    }
   }
-  const seed = deriveMessageSeed(key);
+  const last = deriveChainStep(key);
+  const seed = last.seed;
   fresh.reverse();
   const skippedKeys =
     fresh.length === 0
@@ -209,7 +216,7 @@ export function ratchetReceiveStep(
       : [...fresh, ...chain.skippedKeys].slice(0, MAX_MESSAGE_KEYS);
   const updated: ReceiverChain = {
     ratchetKey: chain.ratchetKey,
-    chainKey: { key: deriveNextChainKey(key), index: counter + 1 },
+    chainKey: { key: last.next, index: counter + 1 },
     skippedKeys,
   };
   return { state: replaceChain(next, chainIndex, updated), seed };

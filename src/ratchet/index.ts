@@ -16,7 +16,13 @@ export type {
   ResponderStateParams,
   SendStep,
 } from './double-ratchet.js';
-export { deriveMessageKeys, deriveMessageSeed, deriveNextChainKey, deriveRootStep } from './kdf.js';
+export {
+  deriveChainStep,
+  deriveMessageKeys,
+  deriveMessageSeed,
+  deriveNextChainKey,
+  deriveRootStep,
+} from './kdf.js';
 export type { MessageKeys, RootStep } from './kdf.js';
 export type {
   ChainKey,

@@ -16,7 +16,7 @@ import {
   KDF_INFO_ROOT,
   MESSAGE_KEYS_LENGTH,
 } from '../constants.js';
-import { hkdfSha256, hmacSha256, wipe } from '../primitives/index.js';
+import { HmacSha256Key, hkdfSha256, hmacSha256, wipe } from '../primitives/index.js';
 
 /** Per-message keys. */
 export interface MessageKeys {
@@ -62,4 +62,22 @@ export function deriveMessageKeys(seed: Uint8Array, salt?: Uint8Array): MessageK
   };
   wipe(out);
   return keys;
+}
+
+/**
+ * One step of a chain: the message-key seed for the chain key's index and the next chain key,
+ * as {@link deriveMessageSeed} and {@link deriveNextChainKey} give them, with the HMAC key
+ * prepared once for both.
+ */
+export function deriveChainStep(chainKey: Uint8Array): {
+  /** The message-key seed for the current index. */
+  readonly seed: Uint8Array;
+  /** The next chain key. */
+  readonly next: Uint8Array;
+} {
+  const k = new HmacSha256Key(chainKey);
+  const seed = k.mac(CHAIN_KEY_MESSAGE_SEED);
+  const next = k.mac(CHAIN_KEY_NEXT);
+  k.wipe();
+  return { seed, next };
 }

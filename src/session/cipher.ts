@@ -21,9 +21,8 @@ import type { KeyPair, ProtocolAddress } from '../keys/index.js';
 import {
   aes256CbcDecrypt,
   aes256CbcEncrypt,
-  concatBytes,
   equalConstantTime,
-  hmacSha256,
+  hmacSha256Parts,
   type RandomSource,
   wipe,
 } from '../primitives/index.js';
@@ -91,7 +90,7 @@ function computeMac(
   receiverIdentity: Uint8Array,
   macInput: Uint8Array,
 ): Uint8Array {
-  return hmacSha256(macKey, concatBytes(senderIdentity, receiverIdentity, macInput)).slice(
+  return hmacSha256Parts(macKey, senderIdentity, receiverIdentity, macInput).subarray(
     0,
     MAC_LENGTH,
   );

@@ -10,8 +10,10 @@ import {
   agreeAsResponder,
   concatBytes,
   decodePreKeySignalMessage,
+  deriveChainStep,
   deriveMessageKeys,
   deriveMessageSeed,
+  deriveNextChainKey,
   deriveRootStep,
   hmacSha256,
   sha256,
@@ -238,6 +240,10 @@ describe.each(['vector_090.json', 'vector_103.json'] as const)(
 
       const seed = deriveMessageSeed(first.chainKey);
       expect(bytesToHex(seed)).toBe(d.msg0_seed);
+      // The combined step (one prepared HMAC key) gives the same two outputs.
+      const step = deriveChainStep(first.chainKey);
+      expect(bytesToHex(step.seed)).toBe(d.msg0_seed);
+      expect(bytesToHex(step.next)).toBe(bytesToHex(deriveNextChainKey(first.chainKey)));
       // 0.90 sends SPQR index 0 (no salt); 0.103 salts with the epoch-0 chain key of index 1.
       const salt = d.spqr.salt === undefined ? undefined : hexToBytes(d.spqr.salt);
       expect(salt === undefined).toBe(file === 'vector_090.json');
