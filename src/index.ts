@@ -2,6 +2,10 @@
  * chiffre: end-to-end encryption for TypeScript — the Signal protocol (PQXDH + Double Ratchet),
  * wire-compatible with libsignal.
  *
+ * The main entry holds 1:1 sessions and the in-memory store. Prekey upkeep, session recovery
+ * and safety numbers have entries of their own: `chiffre/prekeys`, `chiffre/recovery`,
+ * `chiffre/fingerprint`.
+ *
  * @module
  */
 export {
@@ -56,29 +60,16 @@ export {
   SessionRecord,
   SignedPreKeyRecord,
 } from './state/index.js';
-export {
-  createPreKeyBundle,
-  MAX_PREKEY_ID,
-  PreKeyLifecycle,
-  SessionManager,
-  SessionRecovery,
-} from './session/index.js';
+export { createPreKeyBundle, MAX_PREKEY_ID, SessionManager } from './session/index.js';
 export type {
   CiphertextMessage,
   DecryptOptions,
   EncryptOptions,
   PreKeyBundle,
-  PreKeyEvent,
-  PreKeyLifecycleOptions,
-  PreKeyPolicy,
-  PreKeyUpload,
-  RecoveryOutcome,
   SessionManagerOptions,
-  SessionRecoveryOptions,
   SpqrPolicy,
 } from './session/index.js';
 export type { SpqrStatus } from './spqr/index.js';
 export { InMemoryProtocolStore } from './storage/index.js';
-export { Fingerprint, FINGERPRINT_ITERATIONS } from './fingerprint/index.js';
 export type { Direction, ProtocolStore } from './storage/index.js';
 export type { RandomSource } from './primitives/index.js';

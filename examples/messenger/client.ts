@@ -20,19 +20,20 @@
  *
  * @module
  */
+import type * as FingerprintModule from '../../src/fingerprint/index.js';
 import type * as Chiffre from '../../src/index.js';
 import type {
   CiphertextMessage,
   PreKeyBundle,
-  PreKeyPolicy,
   ProtocolAddress,
-  RecoveryOutcome,
   SessionManager,
-  SessionRecovery,
-  PreKeyLifecycle,
   SpqrStatus,
   SuggestedAction,
 } from '../../src/index.js';
+import type * as PreKeysModule from '../../src/prekeys.js';
+import type { PreKeyLifecycle, PreKeyPolicy } from '../../src/prekeys.js';
+import type * as RecoveryModule from '../../src/recovery.js';
+import type { RecoveryOutcome, SessionRecovery } from '../../src/recovery.js';
 import type { ManagedProtocolStore } from '../../src/storage/index.js';
 import {
   type Content,
@@ -51,19 +52,18 @@ import {
   type WireBundle,
 } from './protocol.js';
 
-/** The parts of chiffre the client uses (the module namespace satisfies it). */
+/**
+ * The parts of chiffre the client uses, from four entries: `chiffre`, `chiffre/prekeys`,
+ * `chiffre/recovery` and `chiffre/fingerprint` (`{ ...main, ...prekeys, ...recovery,
+ * ...fingerprint }` of the module namespaces satisfies it).
+ */
 export type ChiffreModule = Pick<
   typeof Chiffre,
-  | 'Fingerprint'
-  | 'FINGERPRINT_ITERATIONS'
-  | 'KemPublicKey'
-  | 'PreKeyLifecycle'
-  | 'ProtocolAddress'
-  | 'PublicKey'
-  | 'SessionManager'
-  | 'SessionRecovery'
-  | 'isSignalError'
->;
+  'KemPublicKey' | 'ProtocolAddress' | 'PublicKey' | 'SessionManager' | 'isSignalError'
+> &
+  Pick<typeof PreKeysModule, 'PreKeyLifecycle'> &
+  Pick<typeof RecoveryModule, 'SessionRecovery'> &
+  Pick<typeof FingerprintModule, 'Fingerprint' | 'FINGERPRINT_ITERATIONS'>;
 
 /** A message in the local history. */
 export interface StoredMessage {
@@ -220,7 +220,8 @@ class Serial {
  *
  * @example
  * ```ts
- * const alice = await MessengerClient.open({ lib: chiffre, storage, serverUrl, name: 'alice' });
+ * const lib = { ...chiffre, ...prekeys, ...recovery, ...fingerprint }; // the four entries
+ * const alice = await MessengerClient.open({ lib, storage, serverUrl, name: 'alice' });
  * await alice.register();
  * await alice.send('bob', 'Hi Bob!');
  * alice.on((event) => console.log(event));

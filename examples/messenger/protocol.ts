@@ -12,13 +12,8 @@
  *
  * @module
  */
-import type {
-  CiphertextMessage,
-  KemPublicKey,
-  PreKeyBundle,
-  PreKeyUpload,
-  PublicKey,
-} from '../../src/index.js';
+import type { CiphertextMessage, KemPublicKey, PreKeyBundle, PublicKey } from '../../src/index.js';
+import type { PreKeyUpload } from '../../src/prekeys.js';
 
 // ------------------------------------------------------------------------------------------------
 // Limits (the server enforces them; clients stay inside them)

@@ -7,8 +7,11 @@
  * @module
  */
 import Database from 'better-sqlite3';
-import * as chiffre from '../../src/index.js';
 import { openSqliteProtocolStore, withSqliteTransaction } from '../../src/adapters/sqlite.js';
+import * as fingerprint from '../../src/fingerprint/index.js';
+import * as chiffre from '../../src/index.js';
+import * as prekeys from '../../src/prekeys.js';
+import * as recovery from '../../src/recovery.js';
 import {
   type ClientEvent,
   type ClientOptions,
@@ -152,7 +155,8 @@ export async function openSqliteClient(options: SqliteClientOptions): Promise<Me
   const { dbPath, onEvent, ...rest } = options;
   const storage = await openSqliteStorage(dbPath);
   try {
-    const client = await MessengerClient.open({ ...rest, lib: chiffre, storage });
+    const lib = { ...chiffre, ...prekeys, ...recovery, ...fingerprint };
+    const client = await MessengerClient.open({ ...rest, lib, storage });
     if (onEvent !== undefined) client.on(onEvent);
     await client.register();
     return client;

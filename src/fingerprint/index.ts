@@ -1,5 +1,5 @@
 /**
- * Safety numbers (fingerprints), as libsignal computes them.
+ * `chiffre/fingerprint`: safety numbers (fingerprints), as libsignal computes them.
  *
  * @module
  */

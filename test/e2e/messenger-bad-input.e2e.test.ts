@@ -22,7 +22,10 @@ import {
   type SqliteClientOptions,
 } from '../../examples/messenger/sqlite-storage.js';
 import { MessengerClient as Client } from '../../examples/messenger/client.js';
+import * as fingerprintEntry from '../../src/fingerprint/index.js';
 import * as chiffre from '../../src/index.js';
+import * as prekeysEntry from '../../src/prekeys.js';
+import * as recoveryEntry from '../../src/recovery.js';
 import {
   IdentityKeyPair,
   isSignalError,
@@ -447,7 +450,7 @@ describe('clients keep their sessions under bad input', () => {
     const bobName = fresh('bob');
     const storage = await openSqliteStorage(path.join(dir, `${bobName}.db`));
     const bob = await Client.open({
-      lib: chiffre,
+      lib: { ...chiffre, ...prekeysEntry, ...recoveryEntry, ...fingerprintEntry },
       storage,
       serverUrl: server.url,
       name: bobName,
@@ -486,7 +489,7 @@ describe('clients keep their sessions under bad input', () => {
     const { client: alice, log: aliceLog } = await client(aliceName);
     const bobStorage = await openSqliteStorage(path.join(dir, `${bobName}-old.db`));
     const oldBob = await Client.open({
-      lib: chiffre,
+      lib: { ...chiffre, ...prekeysEntry, ...recoveryEntry, ...fingerprintEntry },
       storage: bobStorage,
       serverUrl: server.url,
       name: bobName,

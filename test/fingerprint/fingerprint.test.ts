@@ -4,13 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import {
-  Fingerprint,
-  FINGERPRINT_ITERATIONS,
-  IdentityKeyPair,
-  isSignalError,
-  PublicKey,
-} from '../../src/index.js';
+import { Fingerprint, FINGERPRINT_ITERATIONS } from '../../src/fingerprint/index.js';
+import { IdentityKeyPair, isSignalError, PublicKey } from '../../src/index.js';
 
 const require = createRequire(import.meta.url);
 const libs = {

@@ -10,15 +10,13 @@ import {
   InMemoryProtocolStore,
   kyberPreKeyId,
   MAX_PREKEY_ID,
-  type PreKeyEvent,
-  PreKeyLifecycle,
-  type PreKeyUpload,
   preKeyId,
   PreKeyRecord,
   ProtocolAddress,
   SessionManager,
   signedPreKeyId,
 } from '../../src/index.js';
+import { type PreKeyEvent, PreKeyLifecycle, type PreKeyUpload } from '../../src/prekeys.js';
 import { makeParty, text, utf8 } from '../support/parties.js';
 
 const DAY = 24 * 60 * 60 * 1000;

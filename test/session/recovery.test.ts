@@ -11,10 +11,10 @@ import {
   MessageGapTooLargeError,
   MissingPreKeyError,
   SessionNotFoundError,
-  SessionRecovery,
   UnsupportedVersionError,
   UntrustedIdentityError,
 } from '../../src/index.js';
+import { SessionRecovery } from '../../src/recovery.js';
 import { makeParty, text, utf8 } from '../support/parties.js';
 
 describe('suggested actions', () => {

@@ -1,22 +1,33 @@
 /**
  * The browser client's page: registration, sending, receiving and safety numbers, on the same
  * {@link MessengerClient} as the CLI, with IndexedDB storage. chiffre is loaded at run time from
- * its ESM build (`/chiffre/index.js`, `/chiffre/storage-indexeddb.js`), which the server serves
- * from `dist/` with an import map for `@noble/*`.
+ * its ESM build (`/chiffre/index.js`, `prekeys.js`, `recovery.js`, `fingerprint.js` and
+ * `storage-indexeddb.js`), which the server serves from `dist/` with an import map for `@noble/*`.
  *
  * Everything a peer sends is rendered with `textContent`, never as HTML.
  *
  * @module
  */
-import type * as Chiffre from '../../../src/index.js';
 import type * as IndexedDbAdapter from '../../../src/adapters/indexeddb.js';
-import { type ClientEvent, MessengerClient, type StoredMessage } from '../client.js';
+import type * as FingerprintModule from '../../../src/fingerprint/index.js';
+import type * as Chiffre from '../../../src/index.js';
+import type * as PreKeysModule from '../../../src/prekeys.js';
+import type * as RecoveryModule from '../../../src/recovery.js';
+import {
+  type ChiffreModule,
+  type ClientEvent,
+  MessengerClient,
+  type StoredMessage,
+} from '../client.js';
 import { parseAddress } from '../protocol.js';
 import { openIndexedDbStorage } from './idb-storage.js';
 
 /** Module URLs in variables: the type checker must not try to resolve them. */
 const CHIFFRE_URL = '/chiffre/index.js';
 const INDEXEDDB_URL = '/chiffre/storage-indexeddb.js';
+const PREKEYS_URL = '/chiffre/prekeys.js';
+const RECOVERY_URL = '/chiffre/recovery.js';
+const FINGERPRINT_URL = '/chiffre/fingerprint.js';
 const LAST_ACCOUNT = 'messenger:last-account';
 
 function element<T extends HTMLElement>(id: string): T {
@@ -99,13 +110,24 @@ function showEvent(event: ClientEvent): void {
 }
 
 async function main(): Promise<void> {
-  let lib: typeof Chiffre;
+  let lib: ChiffreModule & typeof Chiffre;
   let idb: typeof IndexedDbAdapter;
   try {
-    [lib, idb] = (await Promise.all([import(CHIFFRE_URL), import(INDEXEDDB_URL)])) as [
+    const [main, prekeys, recovery, fingerprint, adapter] = (await Promise.all([
+      import(CHIFFRE_URL),
+      import(PREKEYS_URL),
+      import(RECOVERY_URL),
+      import(FINGERPRINT_URL),
+      import(INDEXEDDB_URL),
+    ])) as [
       typeof Chiffre,
+      typeof PreKeysModule,
+      typeof RecoveryModule,
+      typeof FingerprintModule,
       typeof IndexedDbAdapter,
     ];
+    lib = { ...main, ...prekeys, ...recovery, ...fingerprint };
+    idb = adapter;
   } catch (e) {
     status(`could not load chiffre's ESM build (run \`npm run build\`): ${describe(e)}`, true);
     return;
