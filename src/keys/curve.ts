@@ -26,7 +26,7 @@ import {
   x25519Agree,
   x25519PublicKey,
   xeddsaEdwardsPublicKey,
-  xeddsaSign,
+  xeddsaSignWithPoint,
   xeddsaVerify,
 } from '../primitives/index.js';
 import { installInspect, REDACTED } from './redact.js';
@@ -271,7 +271,7 @@ export class PrivateKey {
   sign(message: Uint8Array, random: RandomSource = secureRandom): Uint8Array {
     // The Edwards point a·B is the same for every signature: computed on the first one only.
     this.#edwardsPublicKey ??= xeddsaEdwardsPublicKey(this.#bytes);
-    return xeddsaSign(this.#bytes, message, random, this.#edwardsPublicKey);
+    return xeddsaSignWithPoint(this.#bytes, this.#edwardsPublicKey, message, random);
   }
 
   /**

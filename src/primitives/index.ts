@@ -52,7 +52,7 @@ export {
   x25519Agree,
   x25519PublicKey,
 } from './x25519.js';
-export { xeddsaEdwardsPublicKey, xeddsaSign, xeddsaVerify } from './xeddsa.js';
+export { xeddsaEdwardsPublicKey, xeddsaSign, xeddsaSignWithPoint, xeddsaVerify } from './xeddsa.js';
 export {
   AEAD_KEY_LENGTH,
   AEAD_NONCE_LENGTH,

@@ -161,12 +161,22 @@ function wipeScratch(): void {
   innerDigest.fill(0);
 }
 
+function assertParts(parts: readonly Uint8Array[]): void {
+  for (const part of parts) {
+    if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
+  }
+}
+
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
+  assertParts(parts);
   const out = new Uint8Array(SHA256_LENGTH);
-  state.set(IV);
-  finishInto(state, 0, parts, out, 0);
-  wipeScratch();
+  try {
+    state.set(IV);
+    finishInto(state, 0, parts, out, 0);
+  } finally {
+    wipeScratch();
+  }
   return out;
 }
 
@@ -181,9 +191,15 @@ export class HmacSha256Key {
 
   /** @param key - the HMAC key, any length (longer than 64 bytes is hashed first) */
   constructor(key: Uint8Array) {
+    if (!(key instanceof Uint8Array)) throw new TypeError('key must be a Uint8Array');
     const padded = new Uint8Array(BLOCK);
-    if (key.length > BLOCK) padded.set(sha256Parts(key));
-    else padded.set(key);
+    if (key.length > BLOCK) {
+      const hashed = sha256Parts(key);
+      padded.set(hashed);
+      hashed.fill(0);
+    } else {
+      padded.set(key);
+    }
     for (let i = 0; i < BLOCK; i++) padded[i] = (padded[i] as number) ^ 0x36;
     this.#inner.set(IV);
     compress(this.#inner, padded, 0);
@@ -196,11 +212,18 @@ export class HmacSha256Key {
 
   /** HMAC of the concatenation of `parts`, written to `out[offset .. offset + 32]`. */
   macInto(parts: readonly Uint8Array[], out: Uint8Array, offset: number): void {
-    state.set(this.#inner);
-    finishInto(state, 1, parts, innerDigest, 0);
-    state.set(this.#outer);
-    finishInto(state, 1, [innerDigest], out, offset);
-    wipeScratch();
+    assertParts(parts);
+    if (!(out instanceof Uint8Array) || offset < 0 || offset + SHA256_LENGTH > out.length) {
+      throw new RangeError('output does not fit');
+    }
+    try {
+      state.set(this.#inner);
+      finishInto(state, 1, parts, innerDigest, 0);
+      state.set(this.#outer);
+      finishInto(state, 1, [innerDigest], out, offset);
+    } finally {
+      wipeScratch();
+    }
   }
 
   /** HMAC of the concatenation of `parts` (32 new bytes). */

@@ -127,15 +127,25 @@ function fromBase64url(text: string | undefined, length: number): Uint8Array | u
 }
 
 // Imported key handles, so a ratchet step does not import the same key twice. Private handles
-// are keyed by their public key (the agreement depends only on the point the private key
-// multiplies by, so any private key with that public key gives the same result) and live for two
-// agreements, the most a ratchet key pair takes part in (its sending chain, then the peer's next
-// ratchet key), or until pushed out by newer ones: at most PRIVATE_HANDLES opaque, non-exported
-// handles outlive their use. Public handles are public data.
+// (of keys generated here) are keyed by their public key: the agreement depends only on the point
+// the private key multiplies by, so any private key with that public key gives the same result.
+// One is dropped after two agreements, the most a ratchet key pair takes part in (its sending
+// chain, then the peer's next ratchet key), after PRIVATE_HANDLE_MS, or when pushed out by newer
+// ones, whichever comes first: a key whose second agreement never comes (the peer stays silent)
+// stays reachable here, as an extractable CryptoKey, for ten minutes at most. Public handles are
+// public data.
 const PRIVATE_HANDLES = 16;
+const PRIVATE_HANDLE_MS = 10 * 60 * 1000;
 const PUBLIC_HANDLES = 16;
-const privateHandles = new Map<string, { handle: unknown; uses: number }>();
+const privateHandles = new Map<string, { handle: unknown; uses: number; expires: number }>();
 const publicHandles = new Map<string, unknown>();
+
+/** Drop private handles past their time. */
+function expirePrivateHandles(now: number): void {
+  for (const [id, entry] of privateHandles) {
+    if (entry.expires <= now) privateHandles.delete(id);
+  }
+}
 
 function remember<V>(map: Map<string, V>, key: string, value: V, limit: number): void {
   map.delete(key);
@@ -148,6 +158,7 @@ function remember<V>(map: Map<string, V>, key: string, value: V, limit: number):
 
 /** The cached private handle for `ourPublicKey`, counting one use. */
 function takePrivateHandle(ourPublicKey: Uint8Array): unknown {
+  expirePrivateHandles(Date.now());
   const id = toHex(ourPublicKey);
   const entry = privateHandles.get(id);
   if (entry === undefined) return undefined;
@@ -248,7 +259,14 @@ export async function webCryptoX25519Generate(): Promise<{
   }
   privateKey[0] = (privateKey[0] as number) & 248;
   privateKey[31] = ((privateKey[31] as number) & 127) | 64;
-  remember(privateHandles, toHex(publicKey), { handle: pair.privateKey, uses: 2 }, PRIVATE_HANDLES);
+  const now = Date.now();
+  expirePrivateHandles(now);
+  remember(
+    privateHandles,
+    toHex(publicKey),
+    { handle: pair.privateKey, uses: 2, expires: now + PRIVATE_HANDLE_MS },
+    PRIVATE_HANDLES,
+  );
   return { privateKey, publicKey };
 }
 
@@ -285,24 +303,63 @@ async function ed25519Verify(
 }
 
 /**
- * Whether this platform's WebCrypto verifies Ed25519 and agrees with RFC 8032 §7.1 (test 2):
- * the vector verifies and the same signature with one bit changed does not. Computed once.
+ * The platform checks this verifier must pass before it is used (each a public key, message and
+ * signature in hex, and the verdict libsignal's equation gives):
+ *
+ * - RFC 8032 §7.1 test 2, and the same with one bit of `R` flipped;
+ * - a key with a small-order component (`a·B + T`, T of order 8) whose signature has `8 | h`:
+ *   the cofactorless equation libsignal checks accepts it, a verifier that insists on prime-order
+ *   keys would not;
+ * - an `R` with a small-order component (`r·B + T`): the cofactorless equation refuses it, the
+ *   cofactored one RFC 8032 also permits would accept it.
+ *
+ * (The last two were made for this check with noble's Edwards arithmetic.)
+ */
+const ED25519_PROBES: readonly (readonly [string, string, string, boolean])[] = [
+  [
+    '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
+    '72',
+    '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+      '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    true,
+  ],
+  [
+    '3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c',
+    '72',
+    '93a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
+      '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
+    false,
+  ],
+  [
+    'c2ecc2af9bfefd06ee0f9cbb9adf4abda71f6a01db3f1a78458754856f6bd5c4',
+    '611b00',
+    '8ee7c60f72e3c6743dcbfe340dd62ad5d9cf13b8268c9172818efbd9cf94f061' +
+      '6622b4ab8f9775868e499eae7c7787e30bfef659b90b2dfd31aef5b4138f6201',
+    true,
+  ],
+  [
+    'c4c1227d7fff941a976049ecefad7b663fa5121d769cbbd79a53d344e4773e98',
+    '62',
+    '22804c3184f9850814cc39365b3984a4d1da26272d65ba64503fb8c7c68cbec1' +
+      '6e7ffc22403fb2f8b6319433f0feefadc7924044b08b34fb5a7eea22271d7609',
+    false,
+  ],
+];
+
+/**
+ * Whether this platform's WebCrypto verifies Ed25519 exactly as libsignal's equation does on
+ * every probe in {@link ED25519_PROBES} (cofactorless, no prime-order requirement on keys).
+ * Computed once; any failure or error means JavaScript verifies everything.
  */
 export function webCryptoEd25519Available(): Promise<boolean> {
   ed25519Detected ??= (async () => {
     const s = subtle() as SubtleVerify | undefined;
     if (s === undefined) return false;
     try {
-      const pub = hex('3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c');
-      const sig = hex(
-        '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da' +
-          '085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
-      );
-      const message = Uint8Array.of(0x72);
-      if (!(await ed25519Verify(s, pub, message, sig))) return false;
-      const bad = sig.slice();
-      bad[0] = (bad[0] as number) ^ 1;
-      return !(await ed25519Verify(s, pub, message, bad));
+      for (const [pub, message, sig, expected] of ED25519_PROBES) {
+        if ((await ed25519Verify(s, hex(pub), hex(message), hex(sig))) !== expected) return false;
+      }
+      return true;
     } catch {
       return false;
     }

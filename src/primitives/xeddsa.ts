@@ -34,22 +34,45 @@ const NONCE_PREFIX = (() => {
  * @param privateKey - 32-byte clamped scalar
  * @param message - bytes to sign
  * @param random - source of the 64-byte nonce randomness `Z`
- * @param edwardsPublicKey - `xeddsaEdwardsPublicKey(privateKey)`, when the caller keeps it (it
- *   saves one scalar multiplication); it must belong to `privateKey`
  * @returns a 64-byte signature
  */
 export function xeddsaSign(
   privateKey: Uint8Array,
   message: Uint8Array,
   random: RandomSource = secureRandom,
-  edwardsPublicKey?: Uint8Array,
 ): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);
+  return signWithPoint(privateKey, xeddsaEdwardsPublicKey(privateKey), message, random);
+}
+
+/**
+ * {@link xeddsaSign} with the signer's Edwards point already computed (one scalar
+ * multiplication saved). `edwardsPublicKey` must be `xeddsaEdwardsPublicKey(privateKey)`: a
+ * wrong point with a repeated nonce would give away the key, which is why this stays internal
+ * (`PrivateKey.sign` keeps the point it computed itself).
+ *
+ * @internal
+ */
+export function xeddsaSignWithPoint(
+  privateKey: Uint8Array,
+  edwardsPublicKey: Uint8Array,
+  message: Uint8Array,
+  random: RandomSource = secureRandom,
+): Uint8Array {
+  assertBytes(privateKey, 'privateKey', 32);
+  assertBytes(edwardsPublicKey, 'edwardsPublicKey', 32);
+  return signWithPoint(privateKey, edwardsPublicKey, message, random);
+}
+
+function signWithPoint(
+  privateKey: Uint8Array,
+  aEnc: Uint8Array,
+  message: Uint8Array,
+  random: RandomSource,
+): Uint8Array {
   assertBytes(message, 'message');
-  if (edwardsPublicKey !== undefined) assertBytes(edwardsPublicKey, 'edwardsPublicKey', 32);
   const z = drawRandom(random, 64);
   const a = leToBigint(privateKey) % Q;
-  const aEnc = edwardsPublicKey ?? Point.BASE.multiply(a).toBytes();
   const signBit = (aEnc[31] as number) & 0x80;
   const nonceHash = sha512(concatBytes(NONCE_PREFIX, privateKey, message, z));
   const r = leToBigint(nonceHash) % Q;

@@ -16,7 +16,7 @@ import {
   KDF_INFO_ROOT,
   MESSAGE_KEYS_LENGTH,
 } from '../constants.js';
-import { HmacSha256Key, hkdfSha256, hmacSha256, wipe } from '../primitives/index.js';
+import { assertBytes, HmacSha256Key, hkdfSha256, hmacSha256, wipe } from '../primitives/index.js';
 
 /** Per-message keys. */
 export interface MessageKeys {
@@ -75,6 +75,7 @@ export function deriveChainStep(chainKey: Uint8Array): {
   /** The next chain key. */
   readonly next: Uint8Array;
 } {
+  assertBytes(chainKey, 'chainKey');
   const k = new HmacSha256Key(chainKey);
   const seed = k.mac(CHAIN_KEY_MESSAGE_SEED);
   const next = k.mac(CHAIN_KEY_NEXT);

@@ -7,7 +7,8 @@
  */
 import { ed25519 } from '@noble/curves/ed25519.js';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { describe, expect, it, vi } from 'vitest';
 import {
   IdentityKeyPair,
   InMemoryProtocolStore,
@@ -23,6 +24,7 @@ import {
   webCryptoEd25519Available,
   webCryptoXeddsaVerify,
   x25519PublicKey,
+  xeddsaEdwardsPublicKey,
   xeddsaSign,
   xeddsaVerify,
 } from '../../src/primitives/index.js';
@@ -267,5 +269,110 @@ describe('bundle verification, native and JavaScript', () => {
       expect((async as Error).constructor).toBe((sync as Error).constructor);
       expect((async as Error).message).toBe((sync as Error).message);
     }
+  });
+});
+
+describe('XEdDSA on WebCrypto: points with a small-order component', () => {
+  const T = ed25519.Point.fromHex(
+    'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  ); // order 8
+
+  function scalarOf(priv: Uint8Array): bigint {
+    return le(priv) % Q;
+  }
+
+  it('refuses, natively as in JavaScript, an R with a torsion component (only a cofactored check accepts it)', async () => {
+    for (let i = 0; i < 10; i++) {
+      const priv = generateX25519PrivateKey();
+      const a = scalarOf(priv);
+      const aEnc = xeddsaEdwardsPublicKey(priv);
+      const message = crypto.getRandomValues(new Uint8Array(40));
+      const r = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const rEnc = ed25519.Point.BASE.multiply(r).add(T).toBytes();
+      const h = le(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
+      const signature = new Uint8Array([...rEnc, ...toLe32((r + h * a) % Q)]);
+      signature[63] = (signature[63] as number) | ((aEnc[31] as number) & 0x80);
+      const native = await expectSameVerdict({
+        publicKey: x25519PublicKey(priv),
+        message,
+        signature,
+      });
+      expect(native).toBe(false);
+    }
+  });
+
+  it('accepts, natively as in JavaScript, a key with a torsion component when 8 divides h', async () => {
+    let checked = 0;
+    for (let i = 0; i < 400 && checked < 5; i++) {
+      const a = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const point = ed25519.Point.BASE.multiply(a).add(T);
+      const aEnc = point.toBytes();
+      // The Montgomery u of the point: u = (1 + y)/(1 − y).
+      const y = point.toAffine().y;
+      const Fp = ed25519.Point.Fp;
+      const u = Fp.mul(Fp.add(1n, y), Fp.inv(Fp.sub(1n, y)));
+      const message = Uint8Array.of(i & 0xff, i >> 8);
+      const r = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const rEnc = ed25519.Point.BASE.multiply(r).toBytes();
+      const h = le(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
+      if (h % 8n !== 0n) continue;
+      const signature = new Uint8Array([...rEnc, ...toLe32((r + h * a) % Q)]);
+      signature[63] = (signature[63] as number) | ((aEnc[31] as number) & 0x80);
+      const native = await expectSameVerdict({ publicKey: toLe32(u), message, signature });
+      expect(native).toBe(true);
+      checked++;
+    }
+    expect(checked).toBe(5);
+  });
+});
+
+describe('the WebCrypto Ed25519 probe', () => {
+  async function probeWith(
+    verify: (sig: Uint8Array, message: Uint8Array, key: Uint8Array) => boolean,
+  ): Promise<boolean> {
+    const real = globalThis.crypto;
+    const subtle = {
+      importKey: (_format: string, data: Uint8Array) => Promise.resolve({ data: data.slice() }),
+      verify: (_alg: unknown, key: { data: Uint8Array }, sig: Uint8Array, message: Uint8Array) =>
+        Promise.resolve(verify(sig, message, key.data)),
+    };
+    vi.stubGlobal('crypto', { getRandomValues: real.getRandomValues.bind(real), subtle });
+    try {
+      vi.resetModules();
+      const fresh = await import('../../src/primitives/webcrypto.js');
+      return await fresh.webCryptoEd25519Available();
+    } finally {
+      vi.unstubAllGlobals();
+      vi.resetModules();
+    }
+  }
+
+  it('refuses a platform that checks the cofactored equation', async () => {
+    expect(await probeWith((sig, m, key) => ed25519.verify(sig, m, key, { zip215: true }))).toBe(
+      false,
+    );
+  });
+
+  it('refuses a platform that accepts everything', async () => {
+    expect(await probeWith(() => true)).toBe(false);
+  });
+
+  it('accepts a platform that checks exactly what libsignal checks', async () => {
+    // RFC 8032 decoding and s < L, then the cofactorless equation with R compared byte for byte
+    // (noble's own verify is cofactored, so the equation is written out here).
+    const cofactorless = (sig: Uint8Array, m: Uint8Array, key: Uint8Array): boolean => {
+      try {
+        const A = ed25519.Point.fromBytes(key);
+        ed25519.Point.fromBytes(sig.subarray(0, 32));
+        const sc = le(sig.subarray(32));
+        if (sc >= Q) return false;
+        const h = le(sha512(new Uint8Array([...sig.subarray(0, 32), ...key, ...m]))) % Q;
+        const check = ed25519.Point.BASE.multiplyUnsafe(sc).subtract(A.multiplyUnsafe(h));
+        return Buffer.from(check.toBytes()).equals(Buffer.from(sig.subarray(0, 32)));
+      } catch {
+        return false;
+      }
+    };
+    expect(await probeWith(cofactorless)).toBe(true);
   });
 });

@@ -6,6 +6,7 @@ import {
   x25519PublicKey,
   xeddsaEdwardsPublicKey,
   xeddsaSign,
+  xeddsaSignWithPoint,
   xeddsaVerify,
 } from '../../src/primitives/index.js';
 import { hexToBytes } from '../support/hex.js';
@@ -280,7 +281,12 @@ describe('XEdDSA: the Edwards public key computed once', () => {
         (seed, message, z) => {
           const priv = PrivateKey.deserialize(seed).serialize(); // clamped
           const plain = xeddsaSign(priv, message, fixedRandom(z));
-          const kept = xeddsaSign(priv, message, fixedRandom(z), xeddsaEdwardsPublicKey(priv));
+          const kept = xeddsaSignWithPoint(
+            priv,
+            xeddsaEdwardsPublicKey(priv),
+            message,
+            fixedRandom(z),
+          );
           expect(kept).toEqual(plain);
           expect(xeddsaVerify(x25519PublicKey(priv), message, kept)).toBe(true);
         },
