@@ -163,7 +163,7 @@ function targetsSection(d: BenchmarkData): string {
       rows,
     ),
     '',
-    "The “default (Node)” column is chiffre as configured by default: native X25519 through WebCrypto where the platform has it (Node 20+), with `@noble/*` for everything else. The “pure noble” column is chiffre with `crypto: 'noble'` (“chiffre 0.1.0, pure noble” below), as on a platform without native X25519 such as React Native.",
+    "The “default (Node)” column is chiffre as configured by default: native X25519 and Ed25519 verification through WebCrypto where the platform has them (Node 20+), with `@noble/*` (and chiffre's own SHA-256) for everything else. The “pure noble” column is chiffre with `crypto: 'noble'` (“chiffre 0.1.0, pure noble” below), as on a platform without native X25519 such as React Native.",
   ].join('\n');
 }
 
@@ -276,14 +276,17 @@ function sizeSection(d: BenchmarkData): string {
 }
 
 const AREA_NOTES: Record<string, string> = {
-  '@noble/curves': 'X25519 and Ed25519/XEdDSA (field arithmetic, Montgomery ladder)',
-  '@noble/hashes': 'SHA-256/512, HMAC, HKDF, SHA-3/SHAKE for ML-KEM',
+  '@noble/curves': 'Ed25519/XEdDSA signing, and X25519 where it is not native (field arithmetic)',
+  '@noble/hashes': 'SHA-512 (XEdDSA), SHA-3/SHAKE (ML-KEM)',
   '@noble/ciphers': 'AES-256-CBC',
   '@noble/post-quantum': 'ML-KEM-1024 / Kyber-1024 and ML-KEM-768',
   '(garbage collector)': 'allocation pressure',
+  'chiffre src/primitives': "SHA-256, HMAC, HKDF (chiffre's own), the WebCrypto glue",
   'chiffre src/wire': 'protobuf encoding and decoding',
   'chiffre src/state': 'session record (de)serialization',
   'chiffre src/spqr': 'SPQR braid, erasure code, chain',
+  'V8/native builtins': 'typed-array work in the engine; native X25519 (`run`)',
+  'Node.js internals': "WebCrypto's JavaScript side: key objects, job dispatch",
 };
 
 function profileSection(d: BenchmarkData): string {
@@ -318,22 +321,27 @@ function profileSection(d: BenchmarkData): string {
 /** What would shrink the time an area takes, per area of the profiles. */
 const LEVERS: Record<string, string> = {
   '@noble/curves':
-    "native X25519 (and Ed25519 verification) through WebCrypto where the runtime has it, issue 7's backend seam, with noble as the fallback",
+    "already native where WebCrypto has it (X25519 agreements and key generation, the bundle's Ed25519 verification); XEdDSA signing of new prekeys stays in JavaScript, since WebCrypto's Ed25519 cannot sign with an X25519 key",
   '@noble/ciphers':
-    'native AES-256-CBC through WebCrypto (it is asynchronous: one key import per message key, so it pays off on 1 KiB messages only if the import is cheap)',
+    "no native lever: WebCrypto's AES-CBC is asynchronous and on Node 20 costs 39.5 µs per KiB with a ready key (54 µs with its import) against 11.7 µs in noble; only a faster JavaScript AES would help",
   '@noble/hashes':
-    'native HMAC-SHA256/SHA-512 through WebCrypto, and fewer HKDF/HMAC invocations per message',
+    'SHA-3 inside ML-KEM and SHA-512 inside XEdDSA; WebCrypto has no ML-KEM, and its SHA-512 is asynchronous',
   '@noble/post-quantum':
     'nothing native: WebCrypto on Node 20 has no ML-KEM, so Kyber-1024 and ML-KEM-768 stay in JavaScript and bound the handshake',
+  'chiffre src/primitives':
+    "SHA-256 at about 0.3 µs per 64-byte block, the JavaScript floor; WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here",
   'chiffre src/wire':
-    'less protobuf work per message: the whole record (current state, archived states, SPQR state) is decoded and re-encoded on every operation; keep unchanged parts as bytes, or cache the decoded record in the store',
+    'less protobuf work per message: the store keeps bytes, so the whole record (current state, archived states, SPQR state) is decoded and re-encoded on every operation; decoding lazily the parts a message does not touch would save part of it',
   'chiffre src/state':
-    'cheaper record (de)serialization: skipped keys and archived states are re-encoded on every operation',
+    'cheaper record (de)serialization: skipped keys are decoded into objects and re-encoded on every operation; a packed in-memory form would avoid it',
   'chiffre src/spqr':
-    "SPQR's stored state (erasure-code decoder, chain history) is decoded and re-encoded with every message; a flatter encoding or lazy decoding of the parts a message does not touch",
+    "SPQR's stored state (erasure-code decoder, chain history) is decoded and re-encoded with every message; lazy decoding of the parts a message does not touch",
   '(garbage collector)':
-    'fewer allocations per message: defensive copies (`slice()`) of keys and records, intermediate arrays in the codecs',
-  'V8/native builtins': 'typed-array copies and allocations inside the engine (follows the codecs)',
+    'fewer allocations per message: decoded objects per skipped key and per erasure-code point, intermediate arrays in the codecs',
+  'V8/native builtins':
+    'native X25519 itself (`run`), and typed-array copies inside the engine (follows the codecs)',
+  'Node.js internals':
+    "WebCrypto's per-call cost on Node (key objects, job dispatch): fewer calls per ratchet step (already five: generate, export, import the peer key, two agreements)",
 };
 
 function closingSection(d: BenchmarkData): string {
@@ -377,7 +385,7 @@ function closingSection(d: BenchmarkData): string {
   }
   lines.push(
     '',
-    'The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node’s native X25519 (libsignal 6.0.0). Native crypto is therefore the lever for S1 and S3, and per-message overhead (record codec, allocations) together with native symmetric crypto for S2 and S4.',
+    "The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys and MACs (about 30 µs) already take about 54 µs, while twice libsignal-client's speed allows about 57 µs for everything, record codec and store included; the target is out of reach for a JavaScript implementation on this machine, and native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys (Double Ratchet and SPQR chain steps) and by re-encoding a record that holds them.",
   );
   return lines.join('\n');
 }
