@@ -24,7 +24,7 @@ export const FULL_OPTIONS: ScenarioOptions = {
   warmup: 1,
   reps: 5,
   handshakes: 20,
-  messages: 200,
+  messages: 1000,
   reversed: 200,
   sizeMessages: 1000,
 };
