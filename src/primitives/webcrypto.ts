@@ -23,7 +23,6 @@ interface Subtle {
     extractable: boolean,
     usages: string[],
   ): Promise<unknown>;
-  exportKey(format: 'pkcs8' | 'raw', key: unknown): Promise<ArrayBuffer>;
   exportKey(format: 'jwk', key: unknown): Promise<{ d?: string; x?: string }>;
   deriveBits(
     alg: { name: string; public: unknown },

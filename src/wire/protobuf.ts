@@ -192,9 +192,12 @@ export class ProtobufWriter {
   #pos = 0;
   #length = 0;
 
-  /** @param capacity - size of the scratch buffer for keys, varints and short fields */
+  /**
+   * @param capacity - size of the first scratch buffer for keys, varints and short fields (it
+   *   grows as needed); the default 64 keeps it among the small arrays V8 allocates on its heap
+   */
   constructor(capacity = 64) {
-    this.#scratch = new Uint8Array(Math.max(16, Math.min(capacity, 64)));
+    this.#scratch = new Uint8Array(Math.max(16, capacity));
   }
 
   /** Move the pending scratch bytes into `#parts`. */
