@@ -189,18 +189,57 @@ function installInspect(cls: { prototype: { toString(): string } }): void {
 // Encoder
 // ------------------------------------------------------------------------------------------
 
-/** Lazily computed polynomials of one message, shared by an encoder and its successors. @internal */
-interface PolynomialCache {
-  polys: readonly Uint16Array[] | undefined;
+/** Barycentric weights per point count, see {@link weightsFor}. @internal */
+const weightCache = new Map<number, Uint16Array>();
+
+/**
+ * The barycentric weights `w_k = 1 / Π_{m≠k} (k − m)` of the points `x = 0..n−1`, which every
+ * encoder interpolates through (public constants; at most 37 counts exist, so the cache stays
+ * bounded). @internal
+ */
+function weightsFor(n: number): Uint16Array {
+  let w = weightCache.get(n);
+  if (w === undefined) {
+    w = new Uint16Array(n);
+    for (let k = 0; k < n; k++) {
+      let d = 1;
+      for (let m = 0; m < n; m++) if (m !== k) d = gfMul(d, k ^ m);
+      w[k] = gfDiv(1, d);
+    }
+    weightCache.set(n, w);
+  }
+  return w;
+}
+
+/**
+ * The value at `x ≥ n` of the polynomial through the message's symbols of polynomial `j` at
+ * `x = 0..n−1`: the Lagrange form `ℓ(x) · Σ_k w_k·y_k / (x − x_k)` with `ℓ(x) = Π_k (x − x_k)`.
+ * The same value as interpolating the coefficients and evaluating them (upstream's way), in
+ * O(n) instead of O(n²) and without keeping polynomials. In characteristic 2, − is XOR, and
+ * `x − x_k` is never 0 because `x ≥ n > x_k`. @internal
+ */
+function lagrangeAt(message: Uint8Array, j: number, n: number, x: number): number {
+  const w = weightsFor(n);
+  let ell = 1;
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const d = x ^ k;
+    ell = gfMul(ell, d);
+    const at = 2 * (k * POLYS + j);
+    const y = ((message[at] as number) << 8) | (message[at + 1] as number);
+    if (y !== 0) sum ^= gfDiv(gfMul(y, w[k] as number), d);
+  }
+  // The empty polynomial (n = 0) is 0 everywhere, as upstream.
+  return n === 0 ? 0 : gfMul(ell, sum);
 }
 
 /**
  * Hands out the chunks of one message. Immutable: {@link ChunkEncoder.nextChunk} returns the
  * chunk together with the encoder for the next one.
  *
- * Chunks below nⱼ are copied from the message; the polynomials for later chunks are interpolated
- * on first need (as upstream's lazy switch from points to polynomials) and shared by every
- * successor encoder.
+ * Chunks below nⱼ are copied from the message; later chunks evaluate each polynomial in Lagrange
+ * form at the chunk index (upstream interpolates the coefficients once and evaluates them; the
+ * values are the same), so nothing but the message needs keeping between chunks.
  *
  * @example
  * ```ts
@@ -213,7 +252,6 @@ export class ChunkEncoder {
   #message: Uint8Array;
   #nextIndex: number;
   #needed: readonly number[];
-  #cache: PolynomialCache;
 
   /**
    * Start encoding `message`; the first chunk handed out is chunk 0.
@@ -229,21 +267,14 @@ export class ChunkEncoder {
     this.#message = message.slice();
     this.#nextIndex = 0;
     this.#needed = pointsNeeded(message.length);
-    this.#cache = { polys: undefined };
   }
 
   /** An encoder sharing `message` (already owned) and its polynomial cache. */
-  static #make(
-    message: Uint8Array,
-    needed: readonly number[],
-    nextIndex: number,
-    cache: PolynomialCache,
-  ): ChunkEncoder {
+  static #make(message: Uint8Array, needed: readonly number[], nextIndex: number): ChunkEncoder {
     const e = new ChunkEncoder(EMPTY);
     e.#message = message;
     e.#needed = needed;
     e.#nextIndex = nextIndex;
-    e.#cache = cache;
     return e;
   }
 
@@ -278,7 +309,7 @@ export class ChunkEncoder {
         const at = 2 * (index * POLYS + j);
         value = ((message[at] as number) << 8) | (message[at + 1] as number);
       } else {
-        value = evaluate(this.#polynomials()[j] as Uint16Array, index);
+        value = lagrangeAt(message, j, this.#needed[j] as number, index);
       }
       out[2 * j] = value >>> 8;
       out[2 * j + 1] = value & 0xff;
@@ -300,34 +331,8 @@ export class ChunkEncoder {
   nextChunk(): { readonly chunk: ErasureChunk; readonly encoder: ChunkEncoder } {
     const index = this.#nextIndex;
     const chunk: ErasureChunk = { index, data: this.chunkAt(index) };
-    const encoder = ChunkEncoder.#make(
-      this.#message,
-      this.#needed,
-      (index + 1) & MAX_CHUNK_INDEX,
-      this.#cache,
-    );
+    const encoder = ChunkEncoder.#make(this.#message, this.#needed, (index + 1) & MAX_CHUNK_INDEX);
     return { chunk, encoder };
-  }
-
-  /** Interpolate the 16 polynomials through x = 0..nⱼ−1 on first use. */
-  #polynomials(): readonly Uint16Array[] {
-    const cached = this.#cache.polys;
-    if (cached !== undefined) return cached;
-    const message = this.#message;
-    const polys: Uint16Array[] = [];
-    for (let j = 0; j < POLYS; j++) {
-      const n = this.#needed[j] as number;
-      const xs = new Uint16Array(n);
-      const ys = new Uint16Array(n);
-      for (let x = 0; x < n; x++) {
-        const at = 2 * (x * POLYS + j);
-        xs[x] = x;
-        ys[x] = ((message[at] as number) << 8) | (message[at + 1] as number);
-      }
-      polys.push(interpolate(xs, ys, n));
-    }
-    this.#cache.polys = polys;
-    return polys;
   }
 
   /**
@@ -365,9 +370,7 @@ export class ChunkEncoder {
     if (!isValidLength(length)) corrupt(kind, `bad message length ${String(length)}`);
     if (bytes.length !== 5 + length) corrupt(kind, 'length mismatch');
     const nextIndex = ((bytes[3] as number) << 8) | (bytes[4] as number);
-    return ChunkEncoder.#make(bytes.slice(5), pointsNeeded(length), nextIndex, {
-      polys: undefined,
-    });
+    return ChunkEncoder.#make(bytes.slice(5), pointsNeeded(length), nextIndex);
   }
 
   /** Public summary only; the message stays out of logs. */
