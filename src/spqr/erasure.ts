@@ -416,6 +416,48 @@ function lowerBound(xs: Uint16Array, x: number): number {
 const NO_POINTS: Points = { xs: new Uint16Array(0), ys: new Uint16Array(0) };
 
 /**
+ * Check the points of a serialized decoder (`bytes` as {@link ChunkDecoder.serialize} writes it,
+ * header already checked) and, with `build`, return them. Accepts exactly the states the keeping
+ * rule can reach. @internal
+ *
+ * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for too many points, unsorted or repeated x
+ *   values, or trailing or missing bytes
+ */
+function readPoints(bytes: Uint8Array, needed: readonly number[], build: boolean): Points[] {
+  const kind = 'erasure decoder';
+  const points: Points[] = [];
+  let at = 3;
+  for (let j = 0; j < POLYS; j++) {
+    if (at >= bytes.length) corrupt(kind, 'truncated');
+    const count = bytes[at++] as number;
+    const n = needed[j] as number;
+    if (count > 2 * n) corrupt(kind, `too many points for polynomial ${String(j)}`);
+    if (at + 4 * count > bytes.length) corrupt(kind, 'truncated');
+    const xs = build ? new Uint16Array(count) : undefined;
+    const ys = build ? new Uint16Array(count) : undefined;
+    let beyond = 0;
+    let previous = -1;
+    for (let k = 0; k < count; k++) {
+      const x = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
+      const y = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
+      at += 4;
+      if (x <= previous) corrupt(kind, 'points not strictly increasing');
+      previous = x;
+      if (x >= n) beyond++;
+      if (xs !== undefined && ys !== undefined) {
+        xs[k] = x;
+        ys[k] = y;
+      }
+    }
+    // A point at x ≥ nⱼ is only kept while fewer than nⱼ points are stored.
+    if (beyond > n) corrupt(kind, `too many extra points for polynomial ${String(j)}`);
+    if (xs !== undefined && ys !== undefined) points.push(count === 0 ? NO_POINTS : { xs, ys });
+  }
+  if (at !== bytes.length) corrupt(kind, 'trailing bytes');
+  return points;
+}
+
+/**
  * Rebuilds a message of known length from chunks received in any order. Immutable:
  * {@link ChunkDecoder.withChunk} returns a new decoder.
  *
@@ -432,7 +474,14 @@ const NO_POINTS: Points = { xs: new Uint16Array(0), ys: new Uint16Array(0) };
 export class ChunkDecoder {
   #length: number;
   #needed: readonly number[];
-  #points: readonly Points[];
+  /** The points; `undefined` until first needed after {@link ChunkDecoder.deserialize}. */
+  #points: readonly Points[] | undefined;
+  /**
+   * The serialized form this decoder was parsed from (a private, checked copy), while its points
+   * are unchanged: storing it again needs no re-encoding, and a decoder that only passes through
+   * a record load is never expanded into arrays.
+   */
+  #serialized: Uint8Array | undefined;
   /** The decoded message once computed: `null` = not computed yet. */
   #decoded: Uint8Array | undefined | null = null;
 
@@ -449,13 +498,25 @@ export class ChunkDecoder {
     this.#points = new Array<Points>(POLYS).fill(NO_POINTS);
   }
 
-  /** A decoder with the given (already validated, never mutated) points. */
-  static #make(length: number, needed: readonly number[], points: readonly Points[]): ChunkDecoder {
+  /** A decoder with the given (already validated, never mutated) points or serialized form. */
+  static #make(
+    length: number,
+    needed: readonly number[],
+    points: readonly Points[] | undefined,
+    serialized?: Uint8Array,
+  ): ChunkDecoder {
     const d = new ChunkDecoder(0);
     d.#length = length;
     d.#needed = needed;
     d.#points = points;
+    d.#serialized = serialized;
     return d;
+  }
+
+  /** The points, parsed from the serialized form on first use. */
+  #allPoints(): readonly Points[] {
+    this.#points ??= readPoints(this.#serialized as Uint8Array, this.#needed, true);
+    return this.#points;
   }
 
   /** Length in bytes of the message being decoded. */
@@ -466,7 +527,7 @@ export class ChunkDecoder {
   /** Whether enough points are stored for {@link ChunkDecoder.message} to return the message. */
   get complete(): boolean {
     for (let j = 0; j < POLYS; j++) {
-      if ((this.#points[j] as Points).xs.length < (this.#needed[j] as number)) return false;
+      if ((this.#allPoints()[j] as Points).xs.length < (this.#needed[j] as number)) return false;
     }
     return true;
   }
@@ -491,9 +552,10 @@ export class ChunkDecoder {
     checkIndex(index);
     assertBytes(data, 'chunk data', SPQR_CHUNK_LENGTH);
     let points: Points[] | undefined;
+    const stored = this.#allPoints();
     for (let j = 0; j < POLYS; j++) {
       const needed = this.#needed[j] as number;
-      const current = this.#points[j] as Points;
+      const current = stored[j] as Points;
       const count = current.xs.length;
       if (index >= needed && count >= needed) continue;
       const y = ((data[2 * j] as number) << 8) | (data[2 * j + 1] as number);
@@ -516,7 +578,7 @@ export class ChunkDecoder {
         ys.set(current.ys.subarray(at), at + 1);
         next = { xs, ys };
       }
-      points ??= this.#points.slice();
+      points ??= stored.slice();
       points[j] = next;
     }
     if (points === undefined) return this;
@@ -545,7 +607,7 @@ export class ChunkDecoder {
     const out = new Uint8Array(this.#length);
     for (let j = 0; j < POLYS; j++) {
       const needed = this.#needed[j] as number;
-      const { xs, ys } = this.#points[j] as Points;
+      const { xs, ys } = this.#allPoints()[j] as Points;
       let poly: Uint16Array | undefined;
       for (let x = 0; x < needed; x++) {
         const at = lowerBound(xs, x);
@@ -570,14 +632,18 @@ export class ChunkDecoder {
    * @returns new bytes, at most 4 627 long
    */
   serialize(): Uint8Array {
+    if (this.#points === undefined && this.#serialized !== undefined) {
+      return this.#serialized.slice();
+    }
+    const all = this.#allPoints();
     let size = 3;
-    for (const p of this.#points) size += 1 + 4 * p.xs.length;
+    for (const p of all) size += 1 + 4 * p.xs.length;
     const out = new Uint8Array(size);
     out[0] = DECODER_LAYOUT;
     out[1] = this.#length >>> 8;
     out[2] = this.#length & 0xff;
     let at = 3;
-    for (const { xs, ys } of this.#points) {
+    for (const { xs, ys } of all) {
       out[at++] = xs.length;
       for (let k = 0; k < xs.length; k++) {
         const x = xs[k] as number;
@@ -608,38 +674,15 @@ export class ChunkDecoder {
     const length = ((bytes[1] as number) << 8) | (bytes[2] as number);
     if (!isValidLength(length)) corrupt(kind, `bad message length ${String(length)}`);
     const needed = pointsNeeded(length);
-    const points: Points[] = [];
-    let at = 3;
-    for (let j = 0; j < POLYS; j++) {
-      if (at >= bytes.length) corrupt(kind, 'truncated');
-      const count = bytes[at++] as number;
-      const n = needed[j] as number;
-      if (count > 2 * n) corrupt(kind, `too many points for polynomial ${String(j)}`);
-      if (at + 4 * count > bytes.length) corrupt(kind, 'truncated');
-      const xs = new Uint16Array(count);
-      const ys = new Uint16Array(count);
-      let beyond = 0;
-      for (let k = 0; k < count; k++) {
-        const x = ((bytes[at] as number) << 8) | (bytes[at + 1] as number);
-        const y = ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number);
-        at += 4;
-        if (k > 0 && x <= (xs[k - 1] as number)) corrupt(kind, 'points not strictly increasing');
-        if (x >= n) beyond++;
-        xs[k] = x;
-        ys[k] = y;
-      }
-      // A point at x ≥ nⱼ is only kept while fewer than nⱼ points are stored.
-      if (beyond > n) corrupt(kind, `too many extra points for polynomial ${String(j)}`);
-      points.push(count === 0 ? NO_POINTS : { xs, ys });
-    }
-    if (at !== bytes.length) corrupt(kind, 'trailing bytes');
-    return ChunkDecoder.#make(length, needed, points);
+    // Checked in full now; the points themselves are built only when something needs them.
+    readPoints(bytes, needed, false);
+    return ChunkDecoder.#make(length, needed, undefined, bytes.slice());
   }
 
   /** Public summary only; point values stay out of logs. */
   toJSON(): { type: 'ChunkDecoder'; messageLength: number; points: number; complete: boolean } {
     let points = 0;
-    for (const p of this.#points) points += p.xs.length;
+    for (const p of this.#allPoints()) points += p.xs.length;
     return { type: 'ChunkDecoder', messageLength: this.#length, points, complete: this.complete };
   }
 
