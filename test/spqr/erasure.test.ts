@@ -438,6 +438,34 @@ describe('ChunkDecoder', () => {
     );
   });
 
+  it('behaves the same when reloaded from bytes before every chunk, and keeps its own copy', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(64, 96, 160),
+        fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 16 }),
+        fc.uint8Array({ minLength: 160, maxLength: 160 }),
+        (length, indexes, source) => {
+          const message = source.subarray(0, length);
+          const encoder = new ChunkEncoder(message);
+          let kept = new ChunkDecoder(length);
+          let reloaded = new ChunkDecoder(length);
+          for (const index of indexes) {
+            const bytes = reloaded.serialize();
+            reloaded = ChunkDecoder.deserialize(bytes);
+            bytes.fill(0xff); // the reloaded decoder must not depend on the caller's buffer
+            kept = kept.withChunk(index, encoder.chunkAt(index));
+            reloaded = reloaded.withChunk(index, encoder.chunkAt(index));
+            expect(reloaded.serialize()).toEqual(kept.serialize());
+            expect(reloaded.complete).toBe(kept.complete);
+            expect(reloaded.message()).toEqual(kept.message());
+            expect(reloaded.toJSON()).toEqual(kept.toJSON());
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('bounds stored points at 2·n per polynomial', () => {
     const encoder = new ChunkEncoder(new Uint8Array(1152).fill(7));
     // 36 large indexes first, then all 36 systematic ones, then more large ones.
