@@ -52,6 +52,8 @@ export {
   secureRandom,
   sha256,
   sha512,
+  webCryptoEd25519Available,
+  webCryptoX25519Available,
   wipe,
   x25519Agree,
   x25519PublicKey,

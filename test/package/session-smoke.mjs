@@ -1,6 +1,8 @@
 // A full session on the packed tarball, runtime-agnostic (Node, Bun, Deno, browsers): bundle,
 // first message, replies, out-of-order delivery, a duplicate refused. Prints one line and exits
-// non-zero on any failure. Uses only the `chiffre` package and standard globals.
+// non-zero on any failure. Uses only the `chiffre` package and standard globals. Every runtime it
+// runs on (Node 20, Bun, Deno, Chromium) has WebCrypto X25519 and Ed25519 that pass chiffre's
+// probes, so it also checks that the native paths are the ones in use.
 import {
   createPreKeyBundle,
   IdentityKeyPair,
@@ -12,6 +14,7 @@ import {
   SessionManager,
   SignedPreKeyRecord,
 } from 'chiffre';
+import { webCryptoEd25519Available, webCryptoX25519Available } from 'chiffre/hazmat';
 
 export async function runSessionSmoke(runtime) {
   const enc = (s) => new TextEncoder().encode(s);
@@ -63,5 +66,7 @@ export async function runSessionSmoke(runtime) {
   }
   const status = await alice.getSpqrStatus(bobAddr);
   check(status !== null && status.version === 1, 'SPQR V1 session');
-  return `session smoke OK on ${runtime}`;
+  check(await webCryptoX25519Available(), 'native X25519 (WebCrypto) in use');
+  check(await webCryptoEd25519Available(), 'native Ed25519 verification (WebCrypto) in use');
+  return `session smoke OK on ${runtime} (native X25519 and Ed25519 verification)`;
 }
