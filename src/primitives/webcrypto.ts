@@ -9,7 +9,7 @@
  * @module
  */
 import { InvalidKeyError } from '../errors.js';
-import { assertBytes, concatBytes, wipe } from './bytes.js';
+import { assertBytes, concatBytes, toHex, wipe } from './bytes.js';
 import { checkSharedSecret, isLowOrderX25519PublicKey } from './x25519.js';
 import { prepareXeddsaForEd25519 } from './xeddsa.js';
 
@@ -84,12 +84,6 @@ function hex(s: string): Uint8Array {
   return Uint8Array.from({ length: s.length / 2 }, (_, i) =>
     parseInt(s.slice(i * 2, i * 2 + 2), 16),
   );
-}
-
-function toHex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
-  return s;
 }
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

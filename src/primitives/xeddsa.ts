@@ -116,28 +116,39 @@ export function xeddsaVerify(
   assertBytes(publicKey, 'publicKey', 32);
   assertBytes(message, 'message');
   assertBytes(signature, 'signature');
-  if (signature.length !== 64) return false;
-  // Montgomery u → Edwards y = (u − 1)/(u + 1), bit 255 ignored, u reduced mod p.
-  const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
-  if (u === P - 1n) return false;
-  const aBytes = edwardsYFromMontgomery(u);
-  aBytes[31] = ((aBytes[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
+  const form = edwardsForm(publicKey, signature);
+  if (form === false) return false;
   let A: EdPoint;
   try {
-    A = Point.fromBytes(aBytes);
+    A = Point.fromBytes(form.edwardsKey);
   } catch {
     return false;
   }
-  const sBytes = signature.slice(32, 64);
-  sBytes[31] = (sBytes[31] as number) & 0x7f;
-  if ((sBytes[31] & 0xe0) !== 0) return false;
-  const s = leToBigint(sBytes) % Q;
-  const rEnc = signature.subarray(0, 32);
-  const h = leToBigint(sha512(concatBytes(rEnc, A.toBytes(), message))) % Q;
+  const s = leToBigint(form.signature.subarray(32)) % Q;
+  const rEnc = form.signature.subarray(0, 32);
+  const h = leToBigint(sha512(concatBytes(rEnc, form.edwardsKey, message))) % Q;
   const sB = s === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(s);
   const hA = h === 0n ? Point.ZERO : A.multiplyUnsafe(h);
   const check = sB.subtract(hA);
   return equalBytes(check.toBytes(), rEnc);
+}
+
+/**
+ * The Edwards key and the `R ‖ s` signature an XEdDSA signature stands for, as libsignal reads
+ * them: Montgomery `u` (bit 255 ignored, reduced mod p) mapped to Edwards `y = (u − 1)/(u + 1)`
+ * with the sign bit taken from the signature's last byte, which is then cleared. `false` where
+ * the verdict needs no curve arithmetic: a wrong length, `u = p − 1`, or `s ≥ 2^253`.
+ */
+function edwardsForm(publicKey: Uint8Array, signature: Uint8Array): Ed25519Form | false {
+  if (signature.length !== 64) return false;
+  const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
+  if (u === P - 1n) return false;
+  const edwardsKey = edwardsYFromMontgomery(u);
+  edwardsKey[31] = ((edwardsKey[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
+  const form = signature.slice();
+  form[63] = (form[63] as number) & 0x7f;
+  if ((form[63] & 0xe0) !== 0) return false;
+  return { edwardsKey, signature: form };
 }
 
 let smallOrderYCache: ReadonlySet<bigint> | undefined;
@@ -179,19 +190,13 @@ export function prepareXeddsaForEd25519(
 ): Ed25519Form | boolean | undefined {
   assertBytes(publicKey, 'publicKey', 32);
   assertBytes(signature, 'signature');
-  if (signature.length !== 64) return false;
-  const u = (leToBigint(publicKey) & ((1n << 255n) - 1n)) % P;
-  if (u === P - 1n) return false;
+  const form = edwardsForm(publicKey, signature);
+  if (form === false) return false;
   if (isLowOrderX25519PublicKey(publicKey)) return undefined;
-  const edwardsKey = edwardsYFromMontgomery(u);
-  edwardsKey[31] = ((edwardsKey[31] as number) & 0x7f) | ((signature[63] as number) & 0x80);
-  const form = signature.slice();
-  form[63] = (form[63] as number) & 0x7f;
-  if ((form[63] & 0xe0) !== 0) return false;
-  if (leToBigint(form.subarray(32)) >= Q) return undefined;
+  if (leToBigint(form.signature.subarray(32)) >= Q) return undefined;
   // R is compared byte for byte by both, so an R that is not a point simply fails both ways; a
   // non-canonical y or a small-order R is left to JavaScript.
-  const y = leToBigint(form.subarray(0, 32)) & ((1n << 255n) - 1n);
+  const y = leToBigint(form.signature.subarray(0, 32)) & ((1n << 255n) - 1n);
   if (y >= P || smallOrderYs().has(y)) return undefined;
-  return { edwardsKey, signature: form };
+  return form;
 }

@@ -28,27 +28,12 @@ import {
   xeddsaSign,
   xeddsaVerify,
 } from '../../src/primitives/index.js';
+import { bigintToLe32, leToBigint } from '../../src/primitives/curve25519-field.js';
 import { prepareXeddsaForEd25519 } from '../../src/primitives/xeddsa.js';
 import { verifyPreKeyBundle, verifyPreKeyBundleAsync } from '../../src/session/index.js';
 import { catchError, fcParams } from './helpers.js';
 
 const Q = ed25519.Point.Fn.ORDER;
-
-function le(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i] as number);
-  return n;
-}
-
-function toLe32(n: bigint): Uint8Array {
-  const out = new Uint8Array(32);
-  let v = n;
-  for (let i = 0; i < 32; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 interface Case {
   readonly publicKey: Uint8Array;
@@ -123,11 +108,11 @@ describe('XEdDSA verification on WebCrypto Ed25519', () => {
     let checked = 0;
     for (let i = 0; i < 40 && checked < 10; i++) {
       const c = signed(crypto.getRandomValues(new Uint8Array(32)));
-      const s = le(c.signature.subarray(32)) & ((1n << 255n) - 1n);
+      const s = leToBigint(c.signature.subarray(32)) & ((1n << 255n) - 1n);
       const bumped = s + Q;
       if (bumped >= 1n << 253n) continue;
       const signature = c.signature.slice();
-      signature.set(toLe32(bumped), 32);
+      signature.set(bigintToLe32(bumped), 32);
       signature[63] = (signature[63] as number) | ((c.signature[63] as number) & 0x80);
       const native = await expectSameVerdict({ ...c, signature });
       expect(native).toBeUndefined();
@@ -278,7 +263,7 @@ describe('XEdDSA on WebCrypto: points with a small-order component', () => {
   ); // order 8
 
   function scalarOf(priv: Uint8Array): bigint {
-    return le(priv) % Q;
+    return leToBigint(priv) % Q;
   }
 
   it('refuses, natively as in JavaScript, an R with a torsion component (only a cofactored check accepts it)', async () => {
@@ -287,10 +272,10 @@ describe('XEdDSA on WebCrypto: points with a small-order component', () => {
       const a = scalarOf(priv);
       const aEnc = xeddsaEdwardsPublicKey(priv);
       const message = crypto.getRandomValues(new Uint8Array(40));
-      const r = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const r = leToBigint(crypto.getRandomValues(new Uint8Array(32))) % Q;
       const rEnc = ed25519.Point.BASE.multiply(r).add(T).toBytes();
-      const h = le(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
-      const signature = new Uint8Array([...rEnc, ...toLe32((r + h * a) % Q)]);
+      const h = leToBigint(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
+      const signature = new Uint8Array([...rEnc, ...bigintToLe32((r + h * a) % Q)]);
       signature[63] = (signature[63] as number) | ((aEnc[31] as number) & 0x80);
       const native = await expectSameVerdict({
         publicKey: x25519PublicKey(priv),
@@ -304,7 +289,7 @@ describe('XEdDSA on WebCrypto: points with a small-order component', () => {
   it('accepts, natively as in JavaScript, a key with a torsion component when 8 divides h', async () => {
     let checked = 0;
     for (let i = 0; i < 400 && checked < 5; i++) {
-      const a = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const a = leToBigint(crypto.getRandomValues(new Uint8Array(32))) % Q;
       const point = ed25519.Point.BASE.multiply(a).add(T);
       const aEnc = point.toBytes();
       // The Montgomery u of the point: u = (1 + y)/(1 − y).
@@ -312,13 +297,13 @@ describe('XEdDSA on WebCrypto: points with a small-order component', () => {
       const Fp = ed25519.Point.Fp;
       const u = Fp.mul(Fp.add(1n, y), Fp.inv(Fp.sub(1n, y)));
       const message = Uint8Array.of(i & 0xff, i >> 8);
-      const r = le(crypto.getRandomValues(new Uint8Array(32))) % Q;
+      const r = leToBigint(crypto.getRandomValues(new Uint8Array(32))) % Q;
       const rEnc = ed25519.Point.BASE.multiply(r).toBytes();
-      const h = le(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
+      const h = leToBigint(sha512(new Uint8Array([...rEnc, ...aEnc, ...message]))) % Q;
       if (h % 8n !== 0n) continue;
-      const signature = new Uint8Array([...rEnc, ...toLe32((r + h * a) % Q)]);
+      const signature = new Uint8Array([...rEnc, ...bigintToLe32((r + h * a) % Q)]);
       signature[63] = (signature[63] as number) | ((aEnc[31] as number) & 0x80);
-      const native = await expectSameVerdict({ publicKey: toLe32(u), message, signature });
+      const native = await expectSameVerdict({ publicKey: bigintToLe32(u), message, signature });
       expect(native).toBe(true);
       checked++;
     }
@@ -364,9 +349,9 @@ describe('the WebCrypto Ed25519 probe', () => {
       try {
         const A = ed25519.Point.fromBytes(key);
         ed25519.Point.fromBytes(sig.subarray(0, 32));
-        const sc = le(sig.subarray(32));
+        const sc = leToBigint(sig.subarray(32));
         if (sc >= Q) return false;
-        const h = le(sha512(new Uint8Array([...sig.subarray(0, 32), ...key, ...m]))) % Q;
+        const h = leToBigint(sha512(new Uint8Array([...sig.subarray(0, 32), ...key, ...m]))) % Q;
         const check = ed25519.Point.BASE.multiplyUnsafe(sc).subtract(A.multiplyUnsafe(h));
         return Buffer.from(check.toBytes()).equals(Buffer.from(sig.subarray(0, 32)));
       } catch {
