@@ -5,10 +5,21 @@
  *
  * @module
  */
-import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes } from './bytes.js';
-import { edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
+import {
+  bigintToLe32,
+  canonical,
+  edwardsYFromMontgomery,
+  feAdd,
+  feInv,
+  feMul,
+  feSqr,
+  feSub,
+  leToBigint,
+  P,
+} from './curve25519-field.js';
+import { decode, isTorsionFree, multiplyBase } from './edwards25519.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 /** Clamp a 32-byte scalar in place (RFC 7748 §5): clear bits 0–2 and 255, set bit 254. */
@@ -24,13 +35,72 @@ export function generateX25519PrivateKey(random: RandomSource = secureRandom): U
   return clampPrivateKey(drawRandom(random, 32));
 }
 
-/** The public u-coordinate (32 bytes) of a private key. */
+/** The clamped scalar of 32 private-key bytes (RFC 7748 decodeScalar25519). */
+function decodeScalar(privateKey: Uint8Array): bigint {
+  const k = leToBigint(privateKey);
+  return (k & ((1n << 254n) - 8n)) | (1n << 254n);
+}
+
+/**
+ * The public u-coordinate (32 bytes) of a private key, X25519(k, 9). Computed on the Edwards
+ * form, where the base point has a precomputed table, and mapped back with u = (1 + y)/(1 − y):
+ * about four times fewer field operations than the ladder.
+ */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);
+  const point = multiplyBase(decodeScalar(privateKey));
+  return bigintToLe32(canonical(feMul(feAdd(point.Z, point.Y), feInv(feSub(point.Z, point.Y)))));
+}
+
+const A24 = 121665n;
+
+/**
+ * The RFC 7748 §5 Montgomery ladder: X25519(k, u) for a clamped scalar and u reduced mod p. The
+ * conditional swaps are arithmetic (no branch on key bits); BigInt itself is not constant-time.
+ */
+function ladder(k: Uint8Array, u: bigint): bigint {
+  let x2 = 1n;
+  let z2 = 0n;
+  let x3 = u;
+  let z3 = 1n;
+  let swap = 0n;
+  for (let t = 254; t >= 0; t--) {
+    const bit = BigInt(((k[t >> 3] as number) >> (t & 7)) & 1);
+    const mask = -(swap ^ bit); // 0 or −1 (all ones)
+    swap = bit;
+    let dummy = mask & (x2 ^ x3);
+    x2 ^= dummy;
+    x3 ^= dummy;
+    dummy = mask & (z2 ^ z3);
+    z2 ^= dummy;
+    z3 ^= dummy;
+    const a = feAdd(x2, z2);
+    const aa = feSqr(a);
+    const b = feSub(x2, z2);
+    const bb = feSqr(b);
+    const e = feSub(aa, bb);
+    const c = feAdd(x3, z3);
+    const d = feSub(x3, z3);
+    const da = feMul(d, a);
+    const cb = feMul(c, b);
+    x3 = feSqr(feAdd(da, cb));
+    z3 = feMul(u, feSqr(feSub(da, cb)));
+    x2 = feMul(aa, bb);
+    z2 = feMul(e, feAdd(aa, feMul(A24, e)));
+  }
+  const mask = -swap;
+  x2 ^= mask & (x2 ^ x3);
+  z2 ^= mask & (z2 ^ z3);
+  return canonical(feMul(x2, feInv(z2)));
+}
+
+/** X25519(k, u) on raw 32-byte strings (no checks on the result). */
+function x25519Raw(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  const k = clampPrivateKey(privateKey.slice());
   try {
-    return x25519.getPublicKey(privateKey);
-  } catch (cause) {
-    throw new InvalidKeyError('invalid private key', 'curve25519-private', { cause });
+    return bigintToLe32(ladder(k, decodeU(publicKey)));
+  } finally {
+    k.fill(0);
   }
 }
 
@@ -68,13 +138,7 @@ export function x25519Agree(privateKey: Uint8Array, publicKey: Uint8Array): Uint
   if (isLowOrderX25519PublicKey(publicKey)) {
     throw new InvalidKeyError('low-order public key', 'curve25519-public');
   }
-  let shared: Uint8Array;
-  try {
-    shared = x25519.getSharedSecret(privateKey, publicKey);
-  } catch (cause) {
-    throw new InvalidKeyError('key agreement failed', 'curve25519-public', { cause });
-  }
-  return checkSharedSecret(shared);
+  return checkSharedSecret(x25519Raw(privateKey, publicKey));
 }
 
 /**
@@ -100,11 +164,7 @@ export function isCanonicalX25519PublicKey(publicKey: Uint8Array): boolean {
   if (((publicKey[31] as number) & 0x80) !== 0) return false;
   const u = leToBigint(publicKey);
   if (u >= P || u === P - 1n || LOW_ORDER_U.has(u)) return false;
-  // The Edwards point with sign 0 for u.
-  const enc = edwardsYFromMontgomery(u);
-  try {
-    return ed25519.Point.fromBytes(enc).isTorsionFree();
-  } catch {
-    return false;
-  }
+  // The Edwards point with sign 0 for u (absent when u is on the twist).
+  const point = decode(edwardsYFromMontgomery(u));
+  return point !== undefined && isTorsionFree(point);
 }

@@ -11,16 +11,30 @@
  *
  * @module
  */
-import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
 import { assertBytes, concatBytes, equalBytes, wipe } from './bytes.js';
-import { bigintToLe32, edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
+import {
+  bigintToLe32,
+  canonical,
+  edwardsYFromMontgomery,
+  feMul,
+  feSub,
+  feInv,
+  feAdd,
+  leToBigint,
+  P,
+} from './curve25519-field.js';
+import {
+  add,
+  decode,
+  encode,
+  L as Q,
+  multiplyBase,
+  multiplyPublic,
+  negate,
+} from './edwards25519.js';
 import { sha512 } from './hash.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 import { isLowOrderX25519PublicKey } from './x25519.js';
-
-const Point = ed25519.Point;
-type EdPoint = InstanceType<typeof Point>;
-const Q = Point.Fn.ORDER;
 
 const NONCE_PREFIX = (() => {
   const p = new Uint8Array(32).fill(0xff);
@@ -76,8 +90,7 @@ function signWithPoint(
   const signBit = (aEnc[31] as number) & 0x80;
   const nonceHash = sha512(concatBytes(NONCE_PREFIX, privateKey, message, z));
   const r = leToBigint(nonceHash) % Q;
-  const R = r === 0n ? Point.ZERO : Point.BASE.multiply(r);
-  const rEnc = R.toBytes();
+  const rEnc = encode(multiplyBase(r));
   const h = leToBigint(sha512(concatBytes(rEnc, aEnc, message))) % Q;
   const s = (h * a + r) % Q;
   const signature = concatBytes(rEnc, bigintToLe32(s));
@@ -96,7 +109,7 @@ function signWithPoint(
  */
 export function xeddsaEdwardsPublicKey(privateKey: Uint8Array): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);
-  return Point.BASE.multiply(leToBigint(privateKey) % Q).toBytes();
+  return encode(multiplyBase(leToBigint(privateKey) % Q));
 }
 
 /**
@@ -118,19 +131,16 @@ export function xeddsaVerify(
   assertBytes(signature, 'signature');
   const form = edwardsForm(publicKey, signature);
   if (form === false) return false;
-  let A: EdPoint;
-  try {
-    A = Point.fromBytes(form.edwardsKey);
-  } catch {
-    return false;
-  }
+  const A = decode(form.edwardsKey);
+  if (A === undefined) return false;
   const s = leToBigint(form.signature.subarray(32)) % Q;
   const rEnc = form.signature.subarray(0, 32);
-  const h = leToBigint(sha512(concatBytes(rEnc, form.edwardsKey, message))) % Q;
-  const sB = s === 0n ? Point.ZERO : Point.BASE.multiplyUnsafe(s);
-  const hA = h === 0n ? Point.ZERO : A.multiplyUnsafe(h);
-  const check = sB.subtract(hA);
-  return equalBytes(check.toBytes(), rEnc);
+  // libsignal hashes A re-encoded, which differs from the bytes only when x = 0 and the sign
+  // bit was set (the bit does not survive).
+  const aEnc = A.X === 0n ? bigintToLe32(A.Y) : form.edwardsKey;
+  const h = leToBigint(sha512(concatBytes(rEnc, aEnc, message))) % Q;
+  const check = add(multiplyBase(s), negate(multiplyPublic(A, h)));
+  return equalBytes(encode(check), rEnc);
 }
 
 /**
@@ -153,13 +163,17 @@ function edwardsForm(publicKey: Uint8Array, signature: Uint8Array): Ed25519Form 
 
 let smallOrderYCache: ReadonlySet<bigint> | undefined;
 
-/** The y-coordinates of the eight points of order dividing 8 (five distinct values). */
+/**
+ * The y-coordinates of the eight points of order dividing 8 (five distinct values): 1 (the
+ * identity), −1 (order 2), 0 (order 4) and ±y8 (order 8), where y8 is the image of an order-8
+ * Montgomery u (one of the two in `x25519.ts`'s blocklist) under y = (u − 1)/(u + 1).
+ */
 function smallOrderYs(): ReadonlySet<bigint> {
-  smallOrderYCache ??= new Set(
-    ED25519_TORSION_SUBGROUP.map(
-      (h) => leToBigint(Point.fromHex(h).toBytes()) & ((1n << 255n) - 1n),
-    ),
-  );
+  if (smallOrderYCache === undefined) {
+    const u8 = 325606250916557431795983626356110631294008115727848805560023387167927233504n;
+    const y8 = canonical(feMul(feSub(u8, 1n), feInv(feAdd(u8, 1n))));
+    smallOrderYCache = new Set([1n, P - 1n, 0n, y8, P - y8]);
+  }
   return smallOrderYCache;
 }
 

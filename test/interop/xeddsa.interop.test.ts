@@ -14,6 +14,9 @@ import {
   PublicKey,
   SignedPreKeyRecord,
 } from '../../src/index.js';
+import { bigintToLe32, P } from '../../src/primitives/curve25519-field.js';
+import { encode, multiplyBase } from '../../src/primitives/edwards25519.js';
+import { xeddsaVerify } from '../../src/primitives/xeddsa.js';
 import { makeLibsignalParty, toChiffreBundle, toLibsignalBundle } from '../support/libsignal.js';
 import { makeParty } from '../support/parties.js';
 import { expectLibError, flipByte, lib, makePair, rejection } from './helpers.js';
@@ -120,6 +123,40 @@ describe('XEdDSA interop with libsignal 0.90', () => {
       expect(priv.getPublicKey().verifySignature(msg, bad)).toBe(false);
       expect(libVerify(priv.getPublicKey().serialize(), msg, bad)).toBe(false);
     }
+  });
+
+  it("reaches libsignal's verdicts for low-order keys, the sign bit on x = 0 included", () => {
+    // R = r·B and s = r: valid exactly when h·A is the identity, which for a low-order A depends
+    // on h, so both verdicts occur. u = 0 with the sign bit set is the point (0, −1), which
+    // curve25519-dalek decodes and RFC 8032 decoders refuse.
+    const lowOrder = [
+      0n,
+      1n,
+      325606250916557431795983626356110631294008115727848805560023387167927233504n,
+      39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+      P - 1n,
+    ];
+    const accepted = new Map<string, number>();
+    for (const u of lowOrder) {
+      const pub = Uint8Array.of(5, ...bigintToLe32(u));
+      for (const signBit of [0, 0x80]) {
+        for (let i = 0; i < 24; i++) {
+          const r = BigInt(1000 + i * 7919);
+          const sig = Uint8Array.of(...encode(multiplyBase(r)), ...bigintToLe32(r));
+          sig[63] = (sig[63] as number) | signBit;
+          const msg = Uint8Array.of(i, signBit, Number(u & 0xffn));
+          const theirs = libVerify(pub, msg, sig);
+          expect(xeddsaVerify(pub.subarray(1), msg, sig), `u=${String(u)} sign=${signBit}`).toBe(
+            theirs,
+          );
+          const key = `${String(u)}/${String(signBit)}`;
+          if (theirs) accepted.set(key, (accepted.get(key) ?? 0) + 1);
+        }
+      }
+    }
+    // Not vacuous: the identity-like cases accept, and u = 0 with the sign bit accepts sometimes.
+    expect(accepted.get('0/128') ?? 0).toBeGreaterThan(0);
+    expect(accepted.get('0/0') ?? 0).toBeGreaterThan(0);
   });
 
   it('chiffre signed-prekey and Kyber-prekey signatures verify in libsignal', () => {
