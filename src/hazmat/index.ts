@@ -92,7 +92,6 @@ export type {
   RootStep,
   SenderChain,
   SessionState,
-  SkippedMessageKey,
 } from '../ratchet/index.js';
 export {
   decryptWithRecord,
@@ -120,3 +119,5 @@ export {
   encodeSignalMessageBody,
 } from '../wire/index.js';
 export type { PreKeySignalMessage, SignalMessage, SignalMessageFields } from '../wire/index.js';
+export { IndexedKeys } from '../keys/index.js';
+export type { IndexedKey } from '../keys/index.js';

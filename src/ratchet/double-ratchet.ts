@@ -12,11 +12,11 @@ import {
   MAX_RECEIVER_CHAINS,
 } from '../constants.js';
 import { DuplicateMessageError, MessageGapTooLargeError, SessionNotFoundError } from '../errors.js';
-import { KeyPair, type PublicKey } from '../keys/index.js';
+import { type IndexedKey, IndexedKeys, KeyPair, type PublicKey } from '../keys/index.js';
 import { type RandomSource, secureRandom } from '../primitives/index.js';
 import type { PqRatchetState } from '../spqr/index.js';
 import { deriveChainStep, deriveNextChainKey, deriveRootStep } from './kdf.js';
-import type { PendingPreKey, ReceiverChain, SessionState, SkippedMessageKey } from './state.js';
+import type { PendingPreKey, ReceiverChain, SessionState } from './state.js';
 
 /** What the initiator's state is built from. */
 export interface InitiatorStateParams {
@@ -58,7 +58,11 @@ export function initializeInitiatorState(p: InitiatorStateParams): SessionState 
     previousCounter: 0,
     senderChain: { ratchetKeyPair: ourRatchet, chainKey: { key: step.chainKey, index: 0 } },
     receiverChains: [
-      { ratchetKey: p.theirRatchetKey, chainKey: { key: p.chainKey, index: 0 }, skippedKeys: [] },
+      {
+        ratchetKey: p.theirRatchetKey,
+        chainKey: { key: p.chainKey, index: 0 },
+        skippedKeys: IndexedKeys.EMPTY,
+      },
     ],
     pendingPreKey: p.pendingPreKey,
     localRegistrationId: p.localRegistrationId,
@@ -181,14 +185,10 @@ export function ratchetReceiveStep(
   const current = chain.chainKey.index;
 
   if (counter < current) {
-    const pos = chain.skippedKeys.findIndex((k) => k.index === counter);
+    const pos = chain.skippedKeys.find(counter);
     if (pos < 0) throw new DuplicateMessageError(counter);
-    const skipped = chain.skippedKeys[pos] as SkippedMessageKey;
-    const updated: ReceiverChain = {
-      ...chain,
-      skippedKeys: chain.skippedKeys.filter((_, i) => i !== pos),
-    };
-    return { state: replaceChain(next, chainIndex, updated), seed: skipped.seed };
+    const updated: ReceiverChain = { ...chain, skippedKeys: chain.skippedKeys.without(pos) };
+    return { state: replaceChain(next, chainIndex, updated), seed: chain.skippedKeys.keyAt(pos) };
   }
 
   const gap = counter - current;
@@ -197,11 +197,11 @@ export function ratchetReceiveStep(
 
   // Walk the chain to `counter`, keeping the newest MAX_MESSAGE_KEYS skipped seeds.
   let key = chain.chainKey.key;
-  const fresh: SkippedMessageKey[] = [];
+  const fresh: IndexedKey[] = [];
   for (let i = current; i < counter; i++) {
     if (counter - i <= MAX_MESSAGE_KEYS) {
       const step = deriveChainStep(key);
-      fresh.push({ index: i, seed: step.seed });
+      fresh.push({ index: i, key: step.seed });
       key = step.next;
     } else {
       key = deriveNextChainKey(key);
@@ -213,7 +213,7 @@ export function ratchetReceiveStep(
   const skippedKeys =
     fresh.length === 0
       ? chain.skippedKeys
-      : [...fresh, ...chain.skippedKeys].slice(0, MAX_MESSAGE_KEYS);
+      : IndexedKeys.fromEntries(fresh).concat(chain.skippedKeys, MAX_MESSAGE_KEYS);
   const updated: ReceiverChain = {
     ratchetKey: chain.ratchetKey,
     chainKey: { key: last.next, index: counter + 1 },
@@ -248,7 +248,7 @@ function dhRatchetStep(
     {
       ratchetKey: theirRatchetKey,
       chainKey: { key: receiving.chainKey, index: 0 },
-      skippedKeys: [],
+      skippedKeys: IndexedKeys.EMPTY,
     },
   ];
   return {

@@ -24,11 +24,4 @@ export {
   deriveRootStep,
 } from './kdf.js';
 export type { MessageKeys, RootStep } from './kdf.js';
-export type {
-  ChainKey,
-  PendingPreKey,
-  ReceiverChain,
-  SenderChain,
-  SessionState,
-  SkippedMessageKey,
-} from './state.js';
+export type { ChainKey, PendingPreKey, ReceiverChain, SenderChain, SessionState } from './state.js';

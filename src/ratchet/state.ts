@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { KeyPair, PublicKey } from '../keys/index.js';
+import type { IndexedKeys, KeyPair, PublicKey } from '../keys/index.js';
 import type { PqRatchetState } from '../spqr/index.js';
 
 /** A chain key and the index of the next message it will produce. */
@@ -14,14 +14,6 @@ export interface ChainKey {
   readonly key: Uint8Array;
   /** The counter of the next message this key produces. */
   readonly index: number;
-}
-
-/** A message-key seed kept for a message that has not arrived yet. */
-export interface SkippedMessageKey {
-  /** The counter of the message the seed belongs to. */
-  readonly index: number;
-  /** `HMAC(chain key, 0x01)` at that index; expanded (and salted) when used. */
-  readonly seed: Uint8Array;
 }
 
 /** Our sending chain. */
@@ -38,8 +30,12 @@ export interface ReceiverChain {
   readonly ratchetKey: PublicKey;
   /** The receiving chain key and the next expected counter. */
   readonly chainKey: ChainKey;
-  /** Skipped keys, newest first, at most `MAX_MESSAGE_KEYS`. */
-  readonly skippedKeys: readonly SkippedMessageKey[];
+  /**
+   * Seeds kept for messages that have not arrived yet, newest first, at most
+   * `MAX_MESSAGE_KEYS`: each is `HMAC(chain key, 0x01)` at its counter, expanded (and salted)
+   * when used.
+   */
+  readonly skippedKeys: IndexedKeys;
 }
 
 /** What the initiator repeats in every message until the peer answers. */

@@ -233,7 +233,7 @@ export function decryptWithState(
     }
     throw e;
   }
-  // pq.key may still be referenced by the (uncommitted) input state's key history: never wipe it.
+  // pq.key is the chain's own output (a history key is read out as a copy); it is not wiped here.
   const keys = deriveMessageKeys(step.seed, pq.key);
   try {
     const expected = computeMac(

@@ -20,23 +20,19 @@ import {
   SPQR_CHAIN_START_INFO,
   SPQR_EPOCHS_KEPT_BEFORE_SEND,
 } from '../constants.js';
+import { type IndexedKey, IndexedKeys } from '../keys/index.js';
 import { hkdfSha256 } from '../primitives/index.js';
 import { SpqrError } from './errors.js';
 
 /** Direction of a party's sending half: the initiator sends A2B. */
 export type SpqrDirection = 'a2b' | 'b2a';
 
-/** A kept out-of-order key. */
-export interface HistoryKey {
-  readonly index: number;
-  readonly key: Uint8Array;
-}
-
 /** One direction of one epoch. `next` is empty once wiped. */
 export interface ChainHalf {
   readonly ctr: number;
   readonly next: Uint8Array;
-  readonly history: readonly HistoryKey[];
+  /** Kept out-of-order keys, packed. */
+  readonly history: IndexedKeys;
 }
 
 /** One epoch's two halves. */
@@ -67,8 +63,8 @@ function linkFrom(out: Uint8Array, direction: SpqrDirection): ChainLink {
   const a2b = out.slice(32, 64);
   const b2a = out.slice(64, 96);
   return {
-    send: { ctr: 0, next: direction === 'a2b' ? a2b : b2a, history: [] },
-    recv: { ctr: 0, next: direction === 'a2b' ? b2a : a2b, history: [] },
+    send: { ctr: 0, next: direction === 'a2b' ? a2b : b2a, history: IndexedKeys.EMPTY },
+    recv: { ctr: 0, next: direction === 'a2b' ? b2a : a2b, history: IndexedKeys.EMPTY },
   };
 }
 
@@ -164,55 +160,34 @@ function halfKey(
 ): { half: ChainHalf; key: Uint8Array } {
   if (at < half.ctr) {
     if (at + params.maxOooKeys < half.ctr) throw new SpqrError('key-trimmed');
-    const pos = half.history.findIndex((k) => k.index === at);
+    const pos = half.history.find(at);
     if (pos < 0) throw new SpqrError('key-already-requested');
-    const history = half.history.slice();
-    const found = history[pos] as HistoryKey;
     // Upstream removes by moving the last entry into the hole; the order is not observable.
-    const last = history.pop() as HistoryKey;
-    if (pos < history.length) history[pos] = last;
-    return { half: { ...half, history }, key: found.key };
+    return {
+      half: { ...half, history: half.history.withoutSwapLast(pos) },
+      key: half.history.keyAt(pos),
+    };
   }
   if (at === half.ctr) throw new SpqrError('key-already-requested');
   if (at - half.ctr > params.maxJump) throw new SpqrError('key-jump');
   if (half.next.length !== 32) throw new SpqrError('chain-unavailable');
-  let history: HistoryKey[] = at > half.ctr + params.maxOooKeys ? [] : half.history.slice();
+  const kept = at > half.ctr + params.maxOooKeys ? IndexedKeys.EMPTY : half.history;
+  const fresh: IndexedKey[] = [];
   let next = half.next;
   let ctr = half.ctr;
   while (at > ctr + 1) {
     ctr++;
     const step = stepKey(next, ctr);
     next = step.next;
-    if (ctr + params.maxOooKeys >= at) history.push({ index: ctr, key: step.key });
+    if (ctr + params.maxOooKeys >= at) fresh.push({ index: ctr, key: step.key });
   }
+  let history = fresh.length === 0 ? kept : kept.concat(IndexedKeys.fromEntries(fresh));
   const trimSize = Math.floor((params.maxOooKeys * 11) / 10) + 1;
   if (history.length >= trimSize) {
     const horizon = ctr - params.maxOooKeys;
-    history = history.filter((k) => k.index >= horizon);
+    history = history.filterIndex((index) => index >= horizon);
   }
   ctr++;
   const step = stepKey(next, ctr);
   return { half: { ctr, next: step.next, history }, key: step.key };
-}
-
-/** Serialization helper: concatenated `u32be index ‖ key` entries. @internal */
-export function encodeHistory(history: readonly HistoryKey[]): Uint8Array {
-  const out = new Uint8Array(history.length * 36);
-  const view = new DataView(out.buffer);
-  history.forEach((k, i) => {
-    view.setUint32(i * 36, k.index, false);
-    out.set(k.key, i * 36 + 4);
-  });
-  return out;
-}
-
-/** Inverse of {@link encodeHistory}; `undefined` for a malformed length. @internal */
-export function decodeHistory(bytes: Uint8Array): HistoryKey[] | undefined {
-  if (bytes.length % 36 !== 0) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: HistoryKey[] = [];
-  for (let i = 0; i < bytes.length; i += 36) {
-    out.push({ index: view.getUint32(i, false), key: bytes.slice(i + 4, i + 36) });
-  }
-  return out;
 }

@@ -24,15 +24,9 @@ import {
   MLKEM768_EK_LENGTH,
   MLKEM768_HEADER_LENGTH,
 } from '../primitives/index.js';
+import { IndexedKeys } from '../keys/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
-import {
-  type ChainHalf,
-  type ChainLink,
-  decodeHistory,
-  encodeHistory,
-  type SpqrChain,
-  type SpqrDirection,
-} from './chain.js';
+import { type ChainHalf, type ChainLink, type SpqrChain, type SpqrDirection } from './chain.js';
 import { ChunkDecoder, ChunkEncoder } from './erasure.js';
 import type { PqRatchetState, VersionNegotiation } from './pq-ratchet.js';
 import type { SckaKind, SckaState } from './scka.js';
@@ -81,14 +75,14 @@ function readLimit(v: number | undefined): number {
 }
 
 function encodeHalf(h: ChainHalf): ProtobufWriter {
-  return new ProtobufWriter().uint32(1, h.ctr).bytes(2, h.next).bytes(3, encodeHistory(h.history));
+  return new ProtobufWriter().uint32(1, h.ctr).bytes(2, h.next).bytes(3, h.history.packedView());
 }
 
 function decodeHalf(bytes: Uint8Array, maxOoo: number): ChainHalf {
   const m = new ProtobufMessage(bytes, fail);
   const next = m.requiredBytes(2).slice();
   if (next.length !== 0 && next.length !== 32) fail('bad chain key');
-  const history = decodeHistory(m.requiredBytes(3));
+  const history = IndexedKeys.fromPacked(m.requiredBytes(3));
   if (history === undefined) return fail('bad key history');
   if (history.length > Math.floor((maxOoo * 11) / 10) + 1) fail('key history too long');
   return { ctr: m.requiredUint32(1), next, history };

@@ -14,15 +14,9 @@ import {
   MAX_RECEIVER_CHAINS,
   MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS,
 } from '../constants.js';
-import { KeyPair, PrivateKey, PublicKey } from '../keys/index.js';
+import { IndexedKeys, KeyPair, PrivateKey, PublicKey } from '../keys/index.js';
 import { installInspect, REDACTED } from '../keys/index.js';
-import type {
-  ChainKey,
-  PendingPreKey,
-  ReceiverChain,
-  SessionState,
-  SkippedMessageKey,
-} from '../ratchet/index.js';
+import type { ChainKey, PendingPreKey, ReceiverChain, SessionState } from '../ratchet/index.js';
 import { decodePqRatchetState, writePqRatchetState } from '../spqr/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 import { decodeKey, openRecord, recordFail, recordWriter } from './codec.js';
@@ -221,7 +215,7 @@ function encodeState(s: SessionState): ProtobufWriter {
   for (const chain of s.receiverChains) {
     const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
     encodeChainKey(c, 2, 3, chain.chainKey);
-    if (chain.skippedKeys.length > 0) c.bytes(5, encodeSkippedKeys(chain.skippedKeys));
+    if (chain.skippedKeys.length > 0) c.bytes(5, chain.skippedKeys.packedView());
     w.message(7, c);
   }
   const p = s.pendingPreKey;
@@ -243,26 +237,10 @@ function encodeState(s: SessionState): ProtobufWriter {
   return w;
 }
 
-/** Skipped keys as one field: `(u32be index ‖ 32-byte seed)*`, newest first. */
-function encodeSkippedKeys(keys: readonly SkippedMessageKey[]): Uint8Array {
-  const out = new Uint8Array(keys.length * 36);
-  const view = new DataView(out.buffer);
-  keys.forEach((k, i) => {
-    view.setUint32(i * 36, k.index, false);
-    out.set(k.seed, i * 36 + 4);
-  });
-  return out;
-}
-
-function decodeSkippedKeys(bytes: Uint8Array): SkippedMessageKey[] {
-  if (bytes.length % 36 !== 0) fail('bad skipped message keys');
+/** Skipped keys from field 5: `(u32be index ‖ 32-byte seed)*`, newest first, kept packed. */
+function decodeSkippedKeys(bytes: Uint8Array): IndexedKeys {
   if (bytes.length / 36 > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: SkippedMessageKey[] = [];
-  for (let at = 0; at < bytes.length; at += 36) {
-    out.push({ index: view.getUint32(at, false), seed: bytes.slice(at + 4, at + 36) });
-  }
-  return out;
+  return IndexedKeys.fromPacked(bytes) ?? fail('bad skipped message keys');
 }
 
 function sub(bytes: Uint8Array): ProtobufMessage {
@@ -303,13 +281,15 @@ function decodeState(bytes: Uint8Array): SessionState {
     const packed = c.bytes(5);
     if (legacy.length > 0 && packed !== undefined) fail('skipped message keys stored twice');
     if (legacy.length > MAX_MESSAGE_KEYS) fail('too many skipped message keys');
-    const skippedKeys: SkippedMessageKey[] =
+    const skippedKeys =
       packed !== undefined
         ? decodeSkippedKeys(packed)
-        : legacy.map((kb) => {
-            const k = sub(kb);
-            return { index: k.requiredUint32(1), seed: k.requiredBytes(2, 32).slice() };
-          });
+        : IndexedKeys.fromEntries(
+            legacy.map((kb) => {
+              const k = sub(kb);
+              return { index: k.requiredUint32(1), key: k.requiredBytes(2, 32) };
+            }),
+          );
     return {
       ratchetKey: publicKey(c.requiredBytes(1), 'receiver ratchet key'),
       chainKey: { key: c.requiredBytes(2, 32).slice(), index: c.requiredUint32(3) },

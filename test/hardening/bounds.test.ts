@@ -35,6 +35,7 @@ import {
   SessionRecord,
   SignedPreKeyRecord,
 } from '../../src/index.js';
+import { IndexedKeys } from '../../src/keys/index.js';
 import { BackendProtocolStore, MemoryBackend } from '../../src/storage/index.js';
 import { deriveNextChainKey, type SessionState } from '../../src/ratchet/index.js';
 import { chainSendKey, type ChainLink, type SpqrChain } from '../../src/spqr/chain.js';
@@ -406,7 +407,13 @@ describe('resource bounds under a hostile peer', () => {
         {
           ...state,
           receiverChains: [
-            { ...c0, skippedKeys: [...c0.skippedKeys, { index: 1, seed: new Uint8Array(32) }] },
+            {
+              ...c0,
+              skippedKeys: IndexedKeys.fromEntries([
+                ...c0.skippedKeys,
+                { index: 1, key: new Uint8Array(32) },
+              ]),
+            },
           ],
         },
         [],
@@ -414,7 +421,7 @@ describe('resource bounds under a hostile peer', () => {
     );
     const chain = state.pqRatchet.chain as SpqrChain;
     const l0 = chain.links[0] as ChainLink;
-    const longer = [...l0.recv.history, ...l0.recv.history].slice(0, SPQR_HISTORY_TRIM_SIZE + 1);
+    const longer = l0.recv.history.concat(l0.recv.history, SPQR_HISTORY_TRIM_SIZE + 1);
     refused(
       SessionRecord.fromStates(
         {
@@ -448,16 +455,14 @@ function worstCaseRecord(): { state: SessionState; record: SessionRecord } {
   const receiverChains = Array.from({ length: MAX_RECEIVER_CHAINS }, (_, c) => ({
     ...(base.receiverChains[0] as SessionState['receiverChains'][number]),
     chainKey: { key: rnd(), index: 0xffff_ffff - c },
-    skippedKeys: Array.from({ length: MAX_MESSAGE_KEYS }, (_, k) => ({
-      index: 0xffff_0000 - k,
-      seed: rnd(),
-    })),
+    skippedKeys: IndexedKeys.fromEntries(
+      Array.from({ length: MAX_MESSAGE_KEYS }, (_, k) => ({ index: 0xffff_0000 - k, key: rnd() })),
+    ),
   }));
   const chain = base.pqRatchet.chain as SpqrChain;
-  const history = Array.from({ length: MAX_SPQR_HISTORY }, (_, k) => ({
-    index: 0xffff_0000 - k,
-    key: rnd(),
-  }));
+  const history = IndexedKeys.fromEntries(
+    Array.from({ length: MAX_SPQR_HISTORY }, (_, k) => ({ index: 0xffff_0000 - k, key: rnd() })),
+  );
   const l = chain.links[chain.links.length - 1] as ChainLink;
   const links = Array.from({ length: MAX_LINKS_IN_USE }, () => ({
     ...l,

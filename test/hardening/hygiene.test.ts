@@ -79,7 +79,7 @@ class Secrets {
     for (const c of s.receiverChains) {
       this.add(c.chainKey.key);
       this.add(deriveMessageSeed(c.chainKey.key));
-      for (const k of c.skippedKeys) this.add(k.seed);
+      for (const k of c.skippedKeys) this.add(k.key);
     }
     const pq = s.pqRatchet;
     if (pq.scka !== undefined) {

@@ -136,7 +136,7 @@ async function predict(w: World, m: Msg): Promise<Prediction> {
   }
   const chain = state.receiverChains.find((c) => c.ratchetKey.toHex() === m.ratchetKey);
   if (chain !== undefined) {
-    if (m.counter < chain.chainKey.index && !chain.skippedKeys.some((k) => k.index === m.counter)) {
+    if (m.counter < chain.chainKey.index && !chain.skippedKeys.has(m.counter)) {
       return { kind: 'duplicate' };
     }
   } else if (w.seen.get(`${m.to}|${m.session}`)?.has(m.ratchetKey) === true) {

@@ -29,7 +29,7 @@ function secretsOf(record: SessionRecord): Uint8Array[] {
     );
     for (const c of s.receiverChains) {
       out.push(c.chainKey.key);
-      for (const k of c.skippedKeys) out.push(k.seed);
+      for (const k of c.skippedKeys) out.push(k.key);
     }
     out.push(...bytesInState(s));
   }
