@@ -250,6 +250,9 @@ export function hmacSha256Parts(key: Uint8Array, ...parts: Uint8Array[]): Uint8A
 
 const ZERO_SALT = new Uint8Array(SHA256_LENGTH);
 
+/** The extract key for an absent salt, prepared once (it is a public constant). */
+let zeroSaltKey: HmacSha256Key | undefined;
+
 /**
  * HKDF-SHA256: extract with `salt` (32 zero bytes when absent, RFC 5869 §2.2), then expand to
  * `length` bytes with `info`. The caller checks `1 ≤ length ≤ 8160`.
@@ -260,7 +263,13 @@ export function hkdfSha256Raw(
   info: Uint8Array,
   length: number,
 ): Uint8Array {
-  const prk = hmacSha256Parts(salt ?? ZERO_SALT, ikm);
+  let prk: Uint8Array;
+  if (salt === undefined) {
+    zeroSaltKey ??= new HmacSha256Key(ZERO_SALT);
+    prk = zeroSaltKey.mac(ikm);
+  } else {
+    prk = hmacSha256Parts(salt, ikm);
+  }
   const key = new HmacSha256Key(prk);
   prk.fill(0);
   const blocks = Math.ceil(length / SHA256_LENGTH);

@@ -57,8 +57,6 @@ export interface SpqrChain {
   readonly params: ChainParams;
 }
 
-const ZERO_SALT = new Uint8Array(32);
-
 function linkFrom(out: Uint8Array, direction: SpqrDirection): ChainLink {
   const a2b = out.slice(32, 64);
   const b2a = out.slice(64, 96);
@@ -74,7 +72,8 @@ export function startChain(
   direction: SpqrDirection,
   params: ChainParams,
 ): SpqrChain {
-  const out = hkdfSha256(authKey, ZERO_SALT, SPQR_CHAIN_START_INFO, 96);
+  // No salt: HKDF's default of 32 zero bytes, which upstream passes explicitly.
+  const out = hkdfSha256(authKey, undefined, SPQR_CHAIN_START_INFO, 96);
   return {
     direction,
     currentEpoch: 0,
@@ -101,7 +100,7 @@ function stepKey(next: Uint8Array, ctr: number): { next: Uint8Array; key: Uint8A
   const info = new Uint8Array(4 + SPQR_CHAIN_NEXT_INFO.length);
   new DataView(info.buffer).setUint32(0, ctr, false);
   info.set(SPQR_CHAIN_NEXT_INFO, 4);
-  const out = hkdfSha256(next, ZERO_SALT, info, 64);
+  const out = hkdfSha256(next, undefined, info, 64);
   return { next: out.slice(0, 32), key: out.slice(32, 64) };
 }
 
