@@ -22,6 +22,7 @@ export const RESULT_PREFIX = 'RESULT ';
 /** Defaults of a full run (`npm run bench`). */
 export const FULL_OPTIONS: ScenarioOptions = {
   warmup: 1,
+  warmupMs: 2000,
   reps: 5,
   handshakes: 20,
   messages: 1000,
@@ -32,6 +33,7 @@ export const FULL_OPTIONS: ScenarioOptions = {
 /** A few iterations only (`npm run bench:smoke`, for CI). */
 export const SMOKE_OPTIONS: ScenarioOptions = {
   warmup: 0,
+  warmupMs: 0,
   reps: 1,
   handshakes: 2,
   messages: 10,
@@ -41,6 +43,7 @@ export const SMOKE_OPTIONS: ScenarioOptions = {
 
 const FLAGS: Record<string, keyof ScenarioOptions> = {
   '--warmup': 'warmup',
+  '--warmup-ms': 'warmupMs',
   '--reps': 'reps',
   '--handshakes': 'handshakes',
   '--messages': 'messages',

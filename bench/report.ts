@@ -276,12 +276,14 @@ function sizeSection(d: BenchmarkData): string {
 }
 
 const AREA_NOTES: Record<string, string> = {
-  '@noble/curves': 'Ed25519/XEdDSA signing, and X25519 where it is not native (field arithmetic)',
+  '@noble/curves': "the NTT inside ML-KEM (noble's `fft.js`, used by @noble/post-quantum)",
+  'chiffre src/keys': 'key objects, and the packed lists of skipped and out-of-order keys',
   '@noble/hashes': 'SHA-512 (XEdDSA), SHA-3/SHAKE (ML-KEM)',
   '@noble/ciphers': 'AES-256-CBC',
   '@noble/post-quantum': 'ML-KEM-1024 / Kyber-1024 and ML-KEM-768',
   '(garbage collector)': 'allocation pressure',
-  'chiffre src/primitives': "SHA-256, HMAC, HKDF (chiffre's own), the WebCrypto glue",
+  'chiffre src/primitives':
+    "SHA-256, HMAC, HKDF and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
   'chiffre src/wire': 'protobuf encoding and decoding',
   'chiffre src/state': 'session record (de)serialization',
   'chiffre src/spqr': 'SPQR braid, erasure code, chain',
@@ -320,8 +322,7 @@ function profileSection(d: BenchmarkData): string {
 
 /** What would shrink the time an area takes, per area of the profiles. */
 const LEVERS: Record<string, string> = {
-  '@noble/curves':
-    "already native where WebCrypto has it (X25519 agreements and key generation, the bundle's Ed25519 verification); XEdDSA signing of new prekeys stays in JavaScript, since WebCrypto's Ed25519 cannot sign with an X25519 key",
+  '@noble/curves': 'part of ML-KEM (its number-theoretic transform); see @noble/post-quantum',
   '@noble/ciphers':
     "no native lever: WebCrypto's AES-CBC is asynchronous and on Node 20 costs 39.5 µs per KiB with a ready key (54 µs with its import) against 11.7 µs in noble; only a faster JavaScript AES would help",
   '@noble/hashes':
@@ -329,15 +330,17 @@ const LEVERS: Record<string, string> = {
   '@noble/post-quantum':
     'nothing native: WebCrypto on Node 20 has no ML-KEM, so Kyber-1024 and ML-KEM-768 stay in JavaScript and bound the handshake',
   'chiffre src/primitives':
-    "SHA-256 at about 0.3 µs per 64-byte block, the JavaScript floor; WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here",
+    "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires)",
   'chiffre src/wire':
     'less protobuf work per message: the store keeps bytes, so the whole record (current state, archived states, SPQR state) is decoded and re-encoded on every operation; decoding lazily the parts a message does not touch would save part of it',
   'chiffre src/state':
-    'cheaper record (de)serialization: skipped keys are decoded into objects and re-encoded on every operation; a packed in-memory form would avoid it',
+    'the record is decoded and re-encoded on every operation; skipped keys and SPQR key history are already kept packed and copied as bytes, the rest is decoded field by field',
   'chiffre src/spqr':
-    "SPQR's stored state (erasure-code decoder, chain history) is decoded and re-encoded with every message; lazy decoding of the parts a message does not touch",
+    "SPQR's stored state (ML-KEM keys, erasure-code encoder and decoder) is decoded and re-encoded with every message; lazy decoding of the parts a message does not touch",
+  'chiffre src/keys':
+    'the packed key lists are copied once on load and once per removal (7 KiB each with 199 keys); views into one copy of the record would save one of those copies',
   '(garbage collector)':
-    'fewer allocations per message: decoded objects per skipped key and per erasure-code point, intermediate arrays in the codecs',
+    'fewer allocations per message: intermediate arrays in the codecs, the copies of the packed key lists, AES buffers',
   'V8/native builtins':
     'native X25519 itself (`run`), and typed-array copies inside the engine (follows the codecs)',
   'Node.js internals':
@@ -385,7 +388,7 @@ function closingSection(d: BenchmarkData): string {
   }
   lines.push(
     '',
-    "The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys and MACs (about 30 µs) already take about 54 µs, while twice libsignal-client's speed allows about 57 µs for everything, record codec and store included; the target is out of reach for a JavaScript implementation on this machine, and native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys (Double Ratchet and SPQR chain steps) and by re-encoding a record that holds them.",
+    "The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys and MACs (about 30 µs) already take about 54 µs, while twice libsignal-client's speed allows about 57 µs for everything, record codec and store included; the target is out of reach for a JavaScript implementation on this machine, and native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript, about 2.5 ms of the run against about 1 ms for libsignal-client's whole first decryption.",
   );
   return lines.join('\n');
 }
@@ -410,13 +413,14 @@ function methodSection(d: BenchmarkData): string {
   return [
     '## Method',
     '',
-    `- One child process per implementation per scenario (\`node --expose-gc --import tsx bench/worker.ts <impl> <scenario>\`), run one after another; ${String(o.warmup)} warm-up repetition(s), then ${String(o.reps)} timed repetitions; median with min–max; ratios to ${labelOf(d, d.reference)} from the same run. Before each repetition the young generation is collected (\`gc({ type: 'minor' })\`, a scavenge), so one repetition's short-lived garbage does not land in the next; not a full collection, which makes V8 throw away optimized code whose embedded objects died ("weak objects" deoptimizations, 205 of them over 8 repetitions of chiffre's S2 when this was measured) and so charges JavaScript implementations a re-optimization per repetition that a running application does not pay. Measured when the method changed, medians of S2 msgs/s: chiffre 2,414 with a full collection, 4,058 with a scavenge; libsignal-client 0.103 8,578 and 9,138.`,
+    `- One child process per implementation per scenario (\`node --expose-gc --import tsx bench/worker.ts <impl> <scenario>\`), run one after another; warm-up repetitions (at least ${String(o.warmup)}, and more until ${num(o.warmupMs / 1000)} s have passed), then ${String(o.reps)} timed repetitions; median with min–max; ratios to ${labelOf(d, d.reference)} from the same run. Before each repetition the young generation is collected (\`gc({ type: 'minor' })\`, a scavenge), so one repetition's short-lived garbage does not land in the next; not a full collection, which makes V8 throw away optimized code whose embedded objects died ("weak objects" deoptimizations, 205 of them over 8 repetitions of chiffre's S2 when this was measured) and so charges JavaScript implementations a re-optimization per repetition that a running application does not pay. Measured when the method changed, medians of S2 msgs/s: chiffre 2,414 with a full collection, 4,058 with a scavenge; libsignal-client 0.103 8,578 and 9,138.`,
     `- Every party has an in-memory store that keeps records serialized, as an app over a database does (see "Implementations"); every operation is awaited before the next; plaintexts are 1 KiB of fresh random bytes made before the clock starts, and every decryption is compared with its plaintext after the clock stops. Peers are addressed by UUID service ids, so libsignal-client and chiffre bind both addresses into each message as Signal does.`,
     `- **S1**: ${String(o.handshakes)} handshakes per repetition, each between two new identities (made before the clock starts): the responder generates fresh prekeys (signed, one-time and, where supported, Kyber) and its bundle, the initiator processes it and encrypts the first message, the responder decrypts it.`,
     `- **S2**: after setup (first message and one reply), A encrypts ${String(o.messages)} messages in a row, then B decrypts them in order; throughput of the pair, and of each half.`,
     `- **S3**: after setup, A and B alternate for ${String(o.messages)} messages, each encrypted and decrypted before the next (every message starts a new ratchet step).`,
     `- S2 and S3 run ${num(o.messages)} messages per repetition (the length of the issue's record-size conversations) so that even the fastest implementation's timed region lasts about a tenth of a second; with 200 it lasted about 20 ms, and a single pause of the machine could move a whole repetition. The length matters for the ratios: measured one after another when this changed, S2 medians (msgs/s) for libsignal-client 0.103 and chiffre were 6,337 and 3,446 at 200 messages, 5,588 and 4,599 at 500, 4,756 and 4,891 at 1,000, 3,892 and 5,430 at 2,000 — libsignal-client gets slower per message on longer runs (its decrypt half most), chiffre faster (its fixed costs per repetition spread out). S3 in the last full runs at 200 and at 1,000 messages: libsignal-client 0.103 4,154 and 3,566, chiffre 1,090 and 1,654.`,
     `- **S4**: after setup, A encrypts ${String(o.reversed)} messages (not timed); B decrypts them last to first.`,
+    `- Warm-up by time as well as by count came with S4, whose repetitions are short (200 decryptions): with one warm-up repetition V8 had not finished optimizing JavaScript implementations when the clock started. Measured one after another when this changed, S4 medians (ms) with one warm-up repetition and with 2 s of warm-up: libsignal-client 0.103 16.3 and 17.0, libsignal 6.0.0 17.7 and 17.0, privacyresearch 184 and 182, chiffre 25.4 and 13.8, chiffre on pure noble 25.1 and 15.9. A cold process decrypting its first 200 messages sees the first figures; a client working through a backlog, the second.`,
     `- **Sizes**: one S2 and one S3 conversation of ${num(o.sizeMessages)} messages each per implementation.`,
     '- `npm run bench:smoke` runs the same code with a few iterations (no thresholds) and writes nothing outside `.tmp/`.',
     '',

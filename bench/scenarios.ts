@@ -17,8 +17,13 @@ export function isScenarioId(id: string): id is ScenarioId {
 
 /** Work per scenario and repetition counts. */
 export interface ScenarioOptions {
-  /** Untimed repetitions first. */
+  /** Untimed repetitions first: at least this many… */
   readonly warmup: number;
+  /**
+   * …and more until this many milliseconds of warm-up have passed, so that a JIT compiler has
+   * settled even in scenarios whose repetitions are short (S4).
+   */
+  readonly warmupMs: number;
   /** Timed repetitions (one sample each). */
   readonly reps: number;
   /** S1: handshakes per repetition. */
@@ -134,10 +139,17 @@ async function repeat(
   body: (clock: TimedHooks) => Promise<Record<string, number>>,
 ): Promise<Map<string, number[]>> {
   const samples = new Map<string, number[]>();
-  for (let i = -options.warmup; i < options.reps; i++) {
+  const scavenge = (): void => {
     (globalThis as { gc?: (o?: { type: string }) => void }).gc?.({ type: 'minor' });
-    const result = await body(i < 0 ? NO_HOOKS : hooks);
-    if (i < 0) continue;
+  };
+  const warmupStart = performance.now();
+  for (let i = 0; i < options.warmup || performance.now() - warmupStart < options.warmupMs; i++) {
+    scavenge();
+    await body(NO_HOOKS);
+  }
+  for (let i = 0; i < options.reps; i++) {
+    scavenge();
+    const result = await body(hooks);
     for (const [k, v] of Object.entries(result)) {
       const list = samples.get(k) ?? [];
       list.push(v);
