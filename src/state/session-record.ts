@@ -119,13 +119,23 @@ export class SessionRecord {
 
   /** Serialize (format version first). Contains secrets: store it protected. */
   serialize(): Uint8Array {
+    return this.serializedView().slice();
+  }
+
+  /**
+   * The serialized form without a copy, for a store that keeps the bytes as they are (the
+   * in-memory store). Callers must not modify it.
+   *
+   * @internal
+   */
+  serializedView(): Uint8Array {
     if (this.#serialized === undefined) {
       const w = recordWriter();
       if (this.#current !== undefined) w.message(1, encodeState(this.#current));
       for (const s of this.#previous) w.message(2, encodeState(s));
       this.#serialized = w.finish();
     }
-    return this.#serialized.slice();
+    return this.#serialized;
   }
 
   /**

@@ -219,7 +219,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
   /** Store a record directly (outside any protocol operation), bumping its version. */
   storeSession(address: ProtocolAddress, record: SessionRecord): void {
     const key = address.toString();
-    this.#sessions.set(key, record.serialize());
+    this.#sessions.set(key, record.serializedView());
     this.#sessionVersions.set(key, (this.#sessionVersions.get(key) ?? 0) + 1);
   }
 
@@ -266,7 +266,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
 
   #apply(changes: ChangeSet): void {
     const sessions = changes.sessions.map(
-      (s) => [s.address.toString(), s.record.serialize()] as const,
+      (s) => [s.address.toString(), s.record.serializedView()] as const,
     );
     const identities = changes.identities.map(
       (i) => [i.address.toString(), i.identityKey.serialize()] as const,

@@ -184,10 +184,14 @@ export class ProtobufMessage {
  * therefore stay unchanged until `finish` (every encoder here finishes before returning).
  */
 export class ProtobufWriter {
-  /** Finished pieces, in order: views of filled scratch and referenced byte fields. */
-  readonly #parts: Uint8Array[] = [];
+  // Finished pieces, in order: piece i is `#bufs[i][#starts[i] .. #ends[i]]`, a stretch of a
+  // scratch buffer or a whole referenced byte field. Offsets rather than subarray views: creating
+  // a typed-array view per piece cost more than the copying.
+  readonly #bufs: Uint8Array[] = [];
+  readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
   #scratch: Uint8Array;
-  /** Start of the scratch bytes not yet in `#parts`. */
+  /** Start of the scratch bytes not yet in the pieces. */
   #start = 0;
   #pos = 0;
   #length = 0;
@@ -200,10 +204,16 @@ export class ProtobufWriter {
     this.#scratch = new Uint8Array(Math.max(16, capacity));
   }
 
-  /** Move the pending scratch bytes into `#parts`. */
+  #piece(buf: Uint8Array, start: number, end: number): void {
+    this.#bufs.push(buf);
+    this.#starts.push(start);
+    this.#ends.push(end);
+  }
+
+  /** Move the pending scratch bytes into the pieces. */
   #flush(): void {
     if (this.#pos > this.#start) {
-      this.#parts.push(this.#scratch.subarray(this.#start, this.#pos));
+      this.#piece(this.#scratch, this.#start, this.#pos);
       this.#start = this.#pos;
     }
   }
@@ -253,7 +263,7 @@ export class ProtobufWriter {
       this.#pos += value.length;
     } else {
       this.#flush();
-      this.#parts.push(value);
+      this.#piece(value, 0, value.length);
     }
     this.#length += value.length;
   }
@@ -309,7 +319,14 @@ export class ProtobufWriter {
     this.#key(field, 2);
     this.#varint(nested.#length);
     this.#flush();
-    for (const part of nested.#parts) this.#parts.push(part);
+    const n = nested.#bufs.length;
+    for (let i = 0; i < n; i++) {
+      this.#piece(
+        nested.#bufs[i] as Uint8Array,
+        nested.#starts[i] as number,
+        nested.#ends[i] as number,
+      );
+    }
     this.#length += nested.#length;
     return this;
   }
@@ -319,9 +336,18 @@ export class ProtobufWriter {
     this.#flush();
     const out = new Uint8Array(this.#length);
     let offset = 0;
-    for (const part of this.#parts) {
-      out.set(part, offset);
-      offset += part.length;
+    const n = this.#bufs.length;
+    for (let i = 0; i < n; i++) {
+      const buf = this.#bufs[i] as Uint8Array;
+      const start = this.#starts[i] as number;
+      const end = this.#ends[i] as number;
+      if (end - start <= 24) {
+        // Short stretches (keys, varints, short fields): a loop beats a call into set().
+        for (let j = start; j < end; j++) out[offset++] = buf[j] as number;
+      } else {
+        out.set(start === 0 && end === buf.length ? buf : buf.subarray(start, end), offset);
+        offset += end - start;
+      }
     }
     return out;
   }
