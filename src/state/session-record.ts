@@ -132,7 +132,7 @@ export class SessionRecord {
     if (this.#serialized === undefined) {
       const w = recordWriter();
       if (this.#current !== undefined) w.message(1, encodeState(this.#current));
-      for (const s of this.#previous) w.message(2, encodeState(s));
+      for (const s of this.#previous) w.bytes(2, encodedState(s));
       this.#serialized = w.finish();
     }
     return this.#serialized;
@@ -152,7 +152,7 @@ export class SessionRecord {
     if (previousBytes.length > ARCHIVED_STATES_MAX_LENGTH) fail('too many archived states');
     return new SessionRecord(
       currentBytes === undefined ? undefined : decodeState(currentBytes),
-      previousBytes.map(decodeState),
+      previousBytes.map(decodeKnownState),
       version,
     );
   }
@@ -200,6 +200,30 @@ function archived(state: SessionState): SessionState {
 // ------------------------------------------------------------------------------------------
 // Codec
 // ------------------------------------------------------------------------------------------
+
+/**
+ * The encoding of archived states, by state object. States are immutable, so a state that is
+ * still the same object encodes to the same bytes: an archived state, which every operation
+ * carries over unchanged, is encoded once (or not at all when it was loaded) instead of on every
+ * save. The current state changes with nearly every operation and is not cached. The bytes are
+ * private copies, never handed out.
+ */
+const encodings = new WeakMap<SessionState, Uint8Array>();
+
+function encodedState(s: SessionState): Uint8Array {
+  let bytes = encodings.get(s);
+  if (bytes === undefined) {
+    bytes = encodeState(s).finish();
+    encodings.set(s, bytes);
+  }
+  return bytes;
+}
+
+function decodeKnownState(bytes: Uint8Array): SessionState {
+  const state = decodeState(bytes);
+  encodings.set(state, bytes.slice());
+  return state;
+}
 
 function encodeChainKey(
   w: ProtobufWriter,

@@ -107,6 +107,41 @@ describe('SessionRecord round trip on real sessions', () => {
   });
 });
 
+describe('SessionRecord keeps the encoding of archived states', () => {
+  it('re-serializes loaded archived states byte for byte, from its own copy of the input', () => {
+    const bytes = busy.aliceRecord.serialize();
+    const input = bytes.slice();
+    const loaded = SessionRecord.deserialize(input);
+    input.fill(0); // the caller reuses its buffer: the record must not notice
+    expect(loaded.serialize()).toEqual(bytes);
+    // A new current state, same archived states: the archived part of the bytes is unchanged.
+    const current = loaded.currentState!;
+    const bumped = loaded.withCurrentState({
+      ...current,
+      previousCounter: current.previousCounter + 1,
+    });
+    const again = SessionRecord.deserialize(bumped.serialize());
+    expect(again.previousStates.length).toBe(loaded.previousStates.length);
+    expect(again.currentState!.previousCounter).toBe(current.previousCounter + 1);
+    const tail = (r: SessionRecord): string =>
+      bytesToHex(SessionRecord.fromStates(undefined, r.previousStates).serialize());
+    expect(tail(again)).toBe(tail(loaded));
+  });
+
+  it('encodes an archived state that was current before exactly as a fresh encoding would', () => {
+    const loaded = SessionRecord.deserialize(busy.aliceRecord.serialize());
+    const archived = loaded.archiveCurrentState();
+    // Through the cache (the archived states were loaded) and without it (rebuilt from decoded
+    // copies, which are new objects): the same bytes.
+    const rebuilt = SessionRecord.deserialize(archived.serialize());
+    const fresh = SessionRecord.fromStates(
+      undefined,
+      rebuilt.previousStates.map((s) => ({ ...s })),
+    );
+    expect(bytesToHex(fresh.serialize())).toBe(bytesToHex(archived.serialize()));
+  });
+});
+
 describe('SessionRecord format version', () => {
   it('opens with RECORD_FORMAT_VERSION', () => {
     expect(busy.aliceRecord.serialize()[0]).toBe(RECORD_FORMAT_VERSION);
