@@ -278,12 +278,12 @@ function sizeSection(d: BenchmarkData): string {
 const AREA_NOTES: Record<string, string> = {
   '@noble/curves': "the NTT inside ML-KEM (noble's `fft.js`, used by @noble/post-quantum)",
   'chiffre src/keys': 'key objects, and the packed lists of skipped and out-of-order keys',
-  '@noble/hashes': 'SHA-512 (XEdDSA), SHA-3/SHAKE (ML-KEM)',
+  '@noble/hashes': 'SHA-3/SHAKE (ML-KEM)',
   '@noble/ciphers': 'AES-256-CBC',
   '@noble/post-quantum': 'ML-KEM-1024 / Kyber-1024 and ML-KEM-768',
   '(garbage collector)': 'allocation pressure',
   'chiffre src/primitives':
-    "SHA-256, HMAC, HKDF and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
+    "SHA-256, HMAC, HKDF, SHA-512 and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
   'chiffre src/wire': 'protobuf encoding and decoding',
   'chiffre src/state': 'session record (de)serialization',
   'chiffre src/spqr': 'SPQR braid, erasure code, chain',
@@ -325,8 +325,7 @@ const LEVERS: Record<string, string> = {
   '@noble/curves': 'part of ML-KEM (its number-theoretic transform); see @noble/post-quantum',
   '@noble/ciphers':
     "no native lever: WebCrypto's AES-CBC is asynchronous and on Node 20 costs 39.5 µs per KiB with a ready key (54 µs with its import) against 11.7 µs in noble; only a faster JavaScript AES would help",
-  '@noble/hashes':
-    'SHA-3 inside ML-KEM and SHA-512 inside XEdDSA; WebCrypto has no ML-KEM, and its SHA-512 is asynchronous',
+  '@noble/hashes': 'SHA-3 inside ML-KEM; WebCrypto has no ML-KEM (nor SHA-3)',
   '@noble/post-quantum':
     'nothing native: WebCrypto on Node 20 has no ML-KEM, so Kyber-1024 and ML-KEM-768 stay in JavaScript and bound the handshake',
   'chiffre src/primitives':

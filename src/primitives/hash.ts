@@ -1,14 +1,15 @@
 /**
- * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE) with argument checks: SHA-512 and
- * SHA-3 are `@noble/hashes`' (so that no other layer imports noble); SHA-256, HMAC-SHA256 and
- * HKDF-SHA256 are `./sha256.ts`, written for the per-message path and tested against noble.
+ * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE) with argument checks: SHA-3 is
+ * `@noble/hashes`' (so that no other layer imports noble); SHA-256, HMAC-SHA256 and HKDF-SHA256
+ * are `./sha256.ts`, written for the per-message path, and SHA-512 is `./sha512.ts`, written to
+ * keep noble's SHA-2 module out of the bundle; both are tested against noble.
  *
  * @module
  */
-import { sha512 as nobleSha512 } from '@noble/hashes/sha2.js';
 import { sha3_256 as nobleSha3_256, shake256 as nobleShake256 } from '@noble/hashes/sha3.js';
 import { assertBytes } from './bytes.js';
 import { hkdfSha256Raw, hmacSha256Parts, sha256Parts } from './sha256.js';
+import { sha512Parts } from './sha512.js';
 
 /** SHA-256 of `data`. */
 export function sha256(data: Uint8Array): Uint8Array {
@@ -17,7 +18,7 @@ export function sha256(data: Uint8Array): Uint8Array {
 
 /** SHA-512 of `data`. */
 export function sha512(data: Uint8Array): Uint8Array {
-  return nobleSha512(assertBytes(data, 'data'));
+  return sha512Parts(assertBytes(data, 'data'));
 }
 
 /** SHA3-256 of `data`. */
