@@ -16,7 +16,7 @@ export type {
   RegistrationId,
   SignedPreKeyId,
 } from './ids.js';
-export { IndexedKeys } from './indexed-keys.js';
+export { IndexedKeys, packedKeyBytes } from './indexed-keys.js';
 export type { IndexedKey } from './indexed-keys.js';
 export { KemKeyPair, KemPublicKey, KemSecretKey } from './kem.js';
 export { INSPECT, installInspect, REDACTED } from './redact.js';

@@ -20,8 +20,15 @@ export interface IndexedKey {
   readonly key: Uint8Array;
 }
 
+/** The packed bytes of a list, reached only through {@link packedKeyBytes}. */
+let bytesOf: (list: IndexedKeys) => Uint8Array;
+
 /** A packed, immutable list of `(index, 32-byte key)` entries. Renders without its keys. */
 export class IndexedKeys implements Iterable<IndexedKey> {
+  static {
+    bytesOf = (list) => list.#bytes;
+  }
+
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
 
@@ -150,15 +157,6 @@ export class IndexedKeys implements Iterable<IndexedKey> {
     for (let p = 0; p < this.length; p++) yield { index: this.indexAt(p), key: this.keyAt(p) };
   }
 
-  /**
-   * The packed bytes without copying, for serialization. Callers must not modify them.
-   *
-   * @internal
-   */
-  packedView(): Uint8Array {
-    return this.#bytes;
-  }
-
   #offset(pos: number): number {
     if (!Number.isInteger(pos) || pos < 0 || pos >= this.length) {
       throw new RangeError(`position ${String(pos)} out of range`);
@@ -193,3 +191,13 @@ export class IndexedKeys implements Iterable<IndexedKey> {
 }
 
 installInspect(IndexedKeys);
+
+/**
+ * The packed bytes of `list` without a copy, for the record codecs. Not part of the public API
+ * (a caller writing to them would change the keys of every state sharing the list).
+ *
+ * @internal
+ */
+export function packedKeyBytes(list: IndexedKeys): Uint8Array {
+  return bytesOf(list);
+}

@@ -118,18 +118,24 @@ interface Cached {
   readonly ypx: bigint;
   readonly ymx: bigint;
   readonly t2d: bigint;
+  /** −2d·x·y, so that subtracting the point costs no extra operation. */
+  readonly nt2d: bigint;
 }
 
-/** p + q for an affine q in cached form (7 multiplications). */
-function addCached(p: EdPoint, q: Cached): EdPoint {
-  const a = feMul(feSub(p.Y, p.X), q.ymx);
-  const b = feMul(feAdd(p.Y, p.X), q.ypx);
-  const c = feMul(p.T, q.t2d);
+/** p + q for an affine q given in cached form (7 multiplications). */
+function addCached(p: EdPoint, ypx: bigint, ymx: bigint, t2d: bigint): EdPoint {
+  const a = feMul(feSub(p.Y, p.X), ymx);
+  const b = feMul(feAdd(p.Y, p.X), ypx);
+  const c = feMul(p.T, t2d);
   const d = feAdd(p.Z, p.Z);
   return combine(feSub(b, a), feSub(d, c), feAdd(d, c), feAdd(b, a));
 }
 
-const CACHED_IDENTITY: Cached = { ypx: 1n, ymx: 1n, t2d: 0n };
+// The identity, in cached and extended form, with every coordinate written as a full-size loose
+// element (p + 1 for 1, p for 0): BigInt multiplication by 0n or 1n returns early, and a zero
+// digit must cost what any other digit costs.
+const CACHED_IDENTITY: Cached = { ypx: P + 1n, ymx: P + 1n, t2d: P, nt2d: P };
+const LOOSE_IDENTITY: EdPoint = { X: P, Y: P + 1n, Z: P + 1n, T: P };
 
 /** Radix-16 windows of a scalar below 2^255: 64 signed digits. */
 const WINDOWS = 64;
@@ -167,7 +173,8 @@ function table(): readonly Cached[] {
     inv = feMul(inv, p.Z);
     const x = canonical(feMul(p.X, zInv));
     const y = canonical(feMul(p.Y, zInv));
-    out[k] = { ypx: feAdd(y, x), ymx: feSub(y, x), t2d: feMul(feMul(x, y), D2) };
+    const t2d = feMul(feMul(x, y), D2);
+    out[k] = { ypx: feAdd(y, x), ymx: feSub(y, x), t2d, nt2d: feSub(0n, t2d) };
   }
   baseTable = out;
   return out;
@@ -175,8 +182,9 @@ function table(): readonly Cached[] {
 
 /**
  * k·B for 0 ≤ k < 2^255: 64 table additions, one per signed radix-16 digit, the same sequence
- * for every k (a zero digit adds the identity). Table lookups index by digit; BigInt arithmetic
- * is not constant-time anyway.
+ * for every k (a zero digit adds the identity, in a form that costs what other entries cost; a
+ * negative digit selects stored values instead of computing a negation). Table lookups index by
+ * digit, and BigInt arithmetic is not constant-time.
  */
 export function multiplyBase(k: bigint): EdPoint {
   if (k < 0n || k >= 1n << 255n) throw new RangeError('scalar out of range');
@@ -191,14 +199,16 @@ export function multiplyBase(k: bigint): EdPoint {
   // k < 2^255: the top nibble is at most 7, so the top digit is at most 8 and needs no carry.
   digits[WINDOWS - 1] = Number(k >> 252n) + carry;
   const t = table();
-  let r = IDENTITY;
+  let r = LOOSE_IDENTITY;
   for (let i = 0; i < WINDOWS; i++) {
     const d = digits[i] as number;
     const abs = d < 0 ? -d : d;
-    let e = abs === 0 ? CACHED_IDENTITY : (t[i * PER_WINDOW + abs - 1] as Cached);
-    if (d < 0) e = { ypx: e.ymx, ymx: e.ypx, t2d: feSub(0n, e.t2d) };
-    r = addCached(r, e);
+    const e = abs === 0 ? CACHED_IDENTITY : (t[i * PER_WINDOW + abs - 1] as Cached);
+    // −(x, y) = (−x, y): y + x and y − x trade places and 2d·x·y changes sign.
+    const neg = d < 0;
+    r = addCached(r, neg ? e.ymx : e.ypx, neg ? e.ypx : e.ymx, neg ? e.nt2d : e.t2d);
   }
+  digits.fill(0);
   return r;
 }
 

@@ -24,7 +24,7 @@ import {
   MLKEM768_EK_LENGTH,
   MLKEM768_HEADER_LENGTH,
 } from '../primitives/index.js';
-import { IndexedKeys } from '../keys/index.js';
+import { IndexedKeys, packedKeyBytes } from '../keys/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 import { type ChainHalf, type ChainLink, type SpqrChain, type SpqrDirection } from './chain.js';
 import { ChunkDecoder, ChunkEncoder } from './erasure.js';
@@ -75,7 +75,7 @@ function readLimit(v: number | undefined): number {
 }
 
 function encodeHalf(h: ChainHalf): ProtobufWriter {
-  return new ProtobufWriter().uint32(1, h.ctr).bytes(2, h.next).bytes(3, h.history.packedView());
+  return new ProtobufWriter().uint32(1, h.ctr).bytes(2, h.next).bytes(3, packedKeyBytes(h.history));
 }
 
 function decodeHalf(bytes: Uint8Array, maxOoo: number): ChainHalf {

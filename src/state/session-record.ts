@@ -13,8 +13,9 @@ import {
   MAX_MESSAGE_KEYS,
   MAX_RECEIVER_CHAINS,
   MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS,
+  RECORD_FORMAT_VERSION,
 } from '../constants.js';
-import { IndexedKeys, KeyPair, PrivateKey, PublicKey } from '../keys/index.js';
+import { IndexedKeys, KeyPair, packedKeyBytes, PrivateKey, PublicKey } from '../keys/index.js';
 import { installInspect, REDACTED } from '../keys/index.js';
 import type { ChainKey, PendingPreKey, ReceiverChain, SessionState } from '../ratchet/index.js';
 import { decodePqRatchetState, writePqRatchetState } from '../spqr/index.js';
@@ -23,6 +24,9 @@ import { decodeKey, openRecord, recordFail, recordWriter } from './codec.js';
 
 const KIND = 'session record';
 const fail = recordFail(KIND);
+
+/** The cached serialized bytes of a record, reached only through {@link sessionRecordBytes}. */
+let bytesOfRecord: (record: SessionRecord) => Uint8Array;
 
 /** A peer's session record. */
 export class SessionRecord {
@@ -119,16 +123,14 @@ export class SessionRecord {
 
   /** Serialize (format version first). Contains secrets: store it protected. */
   serialize(): Uint8Array {
-    return this.serializedView().slice();
+    return this.#bytes().slice();
   }
 
-  /**
-   * The serialized form without a copy, for a store that keeps the bytes as they are (the
-   * in-memory store). Callers must not modify it.
-   *
-   * @internal
-   */
-  serializedView(): Uint8Array {
+  static {
+    bytesOfRecord = (record) => record.#bytes();
+  }
+
+  #bytes(): Uint8Array {
     if (this.#serialized === undefined) {
       const w = recordWriter();
       if (this.#current !== undefined) w.message(1, encodeState(this.#current));
@@ -146,13 +148,15 @@ export class SessionRecord {
    * @throws {InvalidRecordError} `ERR_INVALID_RECORD` for anything malformed or out of bounds
    */
   static deserialize(bytes: Uint8Array, version?: number): SessionRecord {
-    const m = openRecord(bytes, KIND).body;
+    const { body: m, formatVersion } = openRecord(bytes, KIND);
     const currentBytes = m.bytes(1);
     const previousBytes = m.repeatedBytes(2);
     if (previousBytes.length > ARCHIVED_STATES_MAX_LENGTH) fail('too many archived states');
+    // Archived states of a record in an older format are re-encoded in today's on the next save.
+    const decodeArchived = formatVersion === RECORD_FORMAT_VERSION ? decodeKnownState : decodeState;
     return new SessionRecord(
       currentBytes === undefined ? undefined : decodeState(currentBytes),
-      previousBytes.map(decodeKnownState),
+      previousBytes.map(decodeArchived),
       version,
     );
   }
@@ -207,6 +211,10 @@ function archived(state: SessionState): SessionState {
  * carries over unchanged, is encoded once (or not at all when it was loaded) instead of on every
  * save. The current state changes with nearly every operation and is not cached. The bytes are
  * private copies, never handed out.
+ *
+ * A loaded archived state is saved again as it was read, so fields this version does not know
+ * survive in it (as protobuf's unknown fields do), but only within one record format: states
+ * read from an older format are re-encoded.
  */
 const encodings = new WeakMap<SessionState, Uint8Array>();
 
@@ -249,7 +257,7 @@ function encodeState(s: SessionState): ProtobufWriter {
   for (const chain of s.receiverChains) {
     const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
     encodeChainKey(c, 2, 3, chain.chainKey);
-    if (chain.skippedKeys.length > 0) c.bytes(5, chain.skippedKeys.packedView());
+    if (chain.skippedKeys.length > 0) c.bytes(5, packedKeyBytes(chain.skippedKeys));
     w.message(7, c);
   }
   const p = s.pendingPreKey;
@@ -363,4 +371,15 @@ function decodeState(bytes: Uint8Array): SessionState {
     // Absent in format 1 (before SPQR) and for sessions that run without SPQR: the V0 state.
     pqRatchet: decodePqRatchetState(m.bytes(12) ?? new Uint8Array(0)),
   };
+}
+
+/**
+ * The serialized form of `record` without a copy, for a store that keeps the bytes as they are
+ * (the in-memory store). Not part of the public API: the bytes are the record's own, and writing
+ * to them would change it.
+ *
+ * @internal
+ */
+export function sessionRecordBytes(record: SessionRecord): Uint8Array {
+  return bytesOfRecord(record);
 }

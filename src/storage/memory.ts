@@ -18,6 +18,7 @@ import {
   KyberPreKeyRecord,
   PreKeyRecord,
   SessionRecord,
+  sessionRecordBytes,
   SignedPreKeyRecord,
 } from '../state/index.js';
 import type { ChangeSet, Direction, KyberPreKeyUse, ProtocolStore } from './types.js';
@@ -219,7 +220,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
   /** Store a record directly (outside any protocol operation), bumping its version. */
   storeSession(address: ProtocolAddress, record: SessionRecord): void {
     const key = address.toString();
-    this.#sessions.set(key, record.serializedView());
+    this.#sessions.set(key, sessionRecordBytes(record));
     this.#sessionVersions.set(key, (this.#sessionVersions.get(key) ?? 0) + 1);
   }
 
@@ -266,7 +267,7 @@ export class InMemoryProtocolStore implements ProtocolStore {
 
   #apply(changes: ChangeSet): void {
     const sessions = changes.sessions.map(
-      (s) => [s.address.toString(), s.record.serializedView()] as const,
+      (s) => [s.address.toString(), sessionRecordBytes(s.record)] as const,
     );
     const identities = changes.identities.map(
       (i) => [i.address.toString(), i.identityKey.serialize()] as const,

@@ -5,7 +5,7 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type IndexedKey, IndexedKeys } from '../../src/keys/index.js';
+import { type IndexedKey, IndexedKeys, packedKeyBytes } from '../../src/keys/index.js';
 import { bytesToHex } from '../support/hex.js';
 import { fcParams } from '../primitives/helpers.js';
 
@@ -24,14 +24,14 @@ describe('IndexedKeys', () => {
   it('packs entries as u32be index ‖ key, and reads the packed form back', () => {
     const key = new Uint8Array(32).fill(0xab);
     const list = IndexedKeys.fromEntries([{ index: 0x01020304, key }]);
-    const packed = list.packedView();
+    const packed = packedKeyBytes(list);
     expect(packed).toHaveLength(36);
     expect([...packed.subarray(0, 4)]).toEqual([1, 2, 3, 4]);
     expect(packed.subarray(4)).toEqual(key);
     fc.assert(
       fc.property(entries, (es) => {
         const a = IndexedKeys.fromEntries(es);
-        const b = IndexedKeys.fromPacked(a.packedView());
+        const b = IndexedKeys.fromPacked(packedKeyBytes(a));
         expect(b).toBeDefined();
         expect(plain(b!)).toEqual(model(es));
         expect(a.length).toBe(es.length);
@@ -62,15 +62,18 @@ describe('IndexedKeys', () => {
   });
 
   it('keeps a copy of what it reads and hands out copies of keys', () => {
-    const packed = IndexedKeys.fromEntries([{ index: 7, key: new Uint8Array(32).fill(1) }])
-      .packedView()
-      .slice();
+    const packed = packedKeyBytes(
+      IndexedKeys.fromEntries([{ index: 7, key: new Uint8Array(32).fill(1) }]),
+    ).slice();
     const list = IndexedKeys.fromPacked(packed)!;
     packed.fill(0);
     expect(list.keyAt(0)).toEqual(new Uint8Array(32).fill(1));
     list.keyAt(0).fill(9);
     expect(list.keyAt(0)).toEqual(new Uint8Array(32).fill(1));
     expect(list.indexAt(0)).toBe(7);
+    // The packed bytes are reachable only through the internal function, not from the object.
+    expect(Object.getOwnPropertyNames(IndexedKeys.prototype)).not.toContain('packedView');
+    expect(Object.keys(list)).toEqual([]);
   });
 
   it('find, has, at, without, withoutSwapLast, concat and filterIndex behave like the array operations', () => {

@@ -3,6 +3,8 @@
  * chains, archived states, pending prekey, SPQR state), the format-version byte, and the bounds
  * enforced on load (receiver chains ≤ 5, skipped keys ≤ 2000 per chain, archived states ≤ 40).
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ARCHIVED_STATES_MAX_LENGTH,
@@ -11,6 +13,8 @@ import {
   RECORD_FORMAT_VERSION,
 } from '../../src/constants.js';
 import { SessionRecord } from '../../src/index.js';
+import { concatBytes } from '../../src/primitives/index.js';
+import { ProtobufMessage, ProtobufWriter } from '../../src/wire/index.js';
 import { bytesToHex } from '../support/hex.js';
 import { expectSignalErrorSync, snapshotOf } from '../support/session-helpers.js';
 import { type BusyRecords, busyRecords, handBuiltRecord, handBuiltState } from './state-helpers.js';
@@ -139,6 +143,47 @@ describe('SessionRecord keeps the encoding of archived states', () => {
       rebuilt.previousStates.map((s) => ({ ...s })),
     );
     expect(bytesToHex(fresh.serialize())).toBe(bytesToHex(archived.serialize()));
+  });
+});
+
+describe('SessionRecord: archived states from an older format', () => {
+  it('re-encodes them in the current format on the next save', () => {
+    // Bob's format-1 record keeps two skipped keys in the legacy layout (field 4, one message per
+    // key); as an archived state it must come out packed (field 5) under the current version.
+    const fixture = JSON.parse(
+      readFileSync(
+        fileURLToPath(new URL('../fixtures/records-format-1.json', import.meta.url)),
+        'utf8',
+      ),
+    ) as { bob: { session: string } };
+    const format1 = Uint8Array.from(Buffer.from(fixture.bob.session, 'hex'));
+    expect(format1[0]).toBe(1);
+    const stateBytes = new ProtobufMessage(format1.subarray(1), () => {
+      throw new Error('bad fixture');
+    }).bytes(1)!;
+    const crafted = concatBytes(
+      Uint8Array.of(1),
+      new ProtobufWriter().bytes(2, stateBytes).finish(),
+    );
+    const loaded = SessionRecord.deserialize(crafted);
+    expect(loaded.currentState).toBeUndefined();
+    expect(loaded.previousStates.length).toBe(1);
+    const saved = loaded.serialize();
+    expect(saved[0]).toBe(RECORD_FORMAT_VERSION);
+    const fresh = SessionRecord.fromStates(
+      undefined,
+      loaded.previousStates.map((st) => ({ ...st })),
+    ).serialize();
+    expect(bytesToHex(saved)).toBe(bytesToHex(fresh));
+    expect(bytesToHex(saved.subarray(1))).not.toBe(bytesToHex(crafted.subarray(1)));
+  });
+
+  it("offers no method that hands out the record's own bytes", () => {
+    const record = SessionRecord.deserialize(busy.aliceRecord.serialize());
+    expect(Object.getOwnPropertyNames(SessionRecord.prototype)).not.toContain('serializedView');
+    const a = record.serialize();
+    a.fill(0);
+    expect(record.serialize()).toEqual(busy.aliceRecord.serialize());
   });
 });
 
