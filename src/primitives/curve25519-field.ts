@@ -111,8 +111,7 @@ function powP58(a: bigint): bigint {
 }
 
 /** √−1 mod p, i.e. 2^((p − 1)/4). */
-export const SQRT_M1: bigint =
-  19681161376707505956807079304988542015446066515923890162744021073123829784752n;
+const SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752n;
 
 /**
  * A square root of u/v (RFC 8032 §5.1.3), or `undefined` when u/v is not a square. The root

@@ -231,8 +231,3 @@ export function multiplyPublic(p: EdPoint, k: bigint): EdPoint {
 export function isTorsionFree(p: EdPoint): boolean {
   return equals(multiplyPublic(p, L), IDENTITY);
 }
-
-/** The scalar of a little-endian byte string reduced mod ℓ. */
-export function scalarFromLe(bytes: Uint8Array): bigint {
-  return leToBigint(bytes) % L;
-}

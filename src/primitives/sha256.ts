@@ -16,6 +16,8 @@
  * @module
  */
 
+import { hashBlocks } from './merkle-damgard.js';
+
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -104,46 +106,7 @@ function finishInto(
   out: Uint8Array,
   outOffset: number,
 ): void {
-  let fill = 0;
-  let total = prefixBlocks * BLOCK;
-  for (const part of parts) {
-    total += part.length;
-    let pos = 0;
-    if (fill > 0) {
-      const take = Math.min(BLOCK - fill, part.length);
-      pending.set(part.subarray(0, take), fill);
-      fill += take;
-      pos = take;
-      if (fill < BLOCK) continue;
-      compress(h, pending, 0);
-      fill = 0;
-    }
-    for (; pos + BLOCK <= part.length; pos += BLOCK) compress(h, part, pos);
-    if (pos < part.length) {
-      pending.set(part.subarray(pos), 0);
-      fill = part.length - pos;
-    }
-  }
-  pending[fill++] = 0x80;
-  if (fill > BLOCK - 8) {
-    pending.fill(0, fill);
-    compress(h, pending, 0);
-    fill = 0;
-  }
-  pending.fill(0, fill, BLOCK - 8);
-  // The message length in bits, 64-bit big-endian (inputs here stay far below 2^53 bits).
-  const bits = total * 8;
-  const high = Math.floor(bits / 0x1_0000_0000);
-  const low = bits >>> 0;
-  pending[56] = high >>> 24;
-  pending[57] = high >>> 16;
-  pending[58] = high >>> 8;
-  pending[59] = high;
-  pending[60] = low >>> 24;
-  pending[61] = low >>> 16;
-  pending[62] = low >>> 8;
-  pending[63] = low;
-  compress(h, pending, 0);
+  hashBlocks(h, compress, pending, 8, parts, prefixBlocks * BLOCK);
   for (let i = 0; i < 8; i++) {
     const v = h[i] as number;
     const j = outOffset + i * 4;

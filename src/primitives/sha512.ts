@@ -12,6 +12,8 @@
  * @module
  */
 
+import { hashBlocks } from './merkle-damgard.js';
+
 const BLOCK = 128;
 /** Length of a SHA-512 digest in bytes. */
 export const SHA512_LENGTH = 64;
@@ -32,33 +34,32 @@ function fractionalBits(p: number, k: 2n | 3n): [number, number] {
   return [Number(v >> 32n) | 0, Number(v & 0xffff_ffffn) | 0];
 }
 
-interface Constants {
-  /** Round constants, high and low halves. */
-  readonly kh: Int32Array;
-  readonly kl: Int32Array;
-  /** Initial hash value H(0): eight words as 16 halves, high first. */
-  readonly iv: Int32Array;
-}
+// Round constants (high and low halves) and the initial hash value H(0) (eight words as 16
+// halves, high first), computed on first use.
+let KH: Int32Array | undefined;
+let KL: Int32Array | undefined;
+let IV: Int32Array | undefined;
 
-let constants: Constants | undefined;
-
-function getConstants(): Constants {
-  if (constants !== undefined) return constants;
-  const primes: number[] = [];
-  for (let n = 2; primes.length < 80; n++) {
-    if (primes.every((p) => n % p !== 0)) primes.push(n);
+function initialState(): Int32Array {
+  if (IV === undefined) {
+    const primes: number[] = [];
+    for (let n = 2; primes.length < 80; n++) {
+      if (primes.every((p) => n % p !== 0)) primes.push(n);
+    }
+    const kh = new Int32Array(80);
+    const kl = new Int32Array(80);
+    primes.forEach((p, i) => {
+      [kh[i], kl[i]] = fractionalBits(p, 3n);
+    });
+    const iv = new Int32Array(16);
+    for (let i = 0; i < 8; i++) {
+      [iv[2 * i], iv[2 * i + 1]] = fractionalBits(primes[i] as number, 2n);
+    }
+    KH = kh;
+    KL = kl;
+    IV = iv;
   }
-  const kh = new Int32Array(80);
-  const kl = new Int32Array(80);
-  primes.forEach((p, i) => {
-    [kh[i], kl[i]] = fractionalBits(p, 3n);
-  });
-  const iv = new Int32Array(16);
-  for (let i = 0; i < 8; i++) {
-    [iv[2 * i], iv[2 * i + 1]] = fractionalBits(primes[i] as number, 2n);
-  }
-  constants = { kh, kl, iv };
-  return constants;
+  return IV.slice();
 }
 
 // Message schedule, shared by every call (nothing here yields) and wiped after each.
@@ -66,7 +67,9 @@ const WH = new Int32Array(80);
 const WL = new Int32Array(80);
 
 /** One compression of `block[offset .. offset + 128]` into `h` (16 halves, high first). */
-function compress(h: Int32Array, block: Uint8Array, offset: number, c: Constants): void {
+function compress(h: Int32Array, block: Uint8Array, offset: number): void {
+  const kh = KH as Int32Array;
+  const kl = KL as Int32Array;
   for (let i = 0; i < 16; i++) {
     const j = offset + i * 8;
     WH[i] =
@@ -127,16 +130,11 @@ function compress(h: Int32Array, block: Uint8Array, offset: number, c: Constants
       (hl >>> 0) +
       (S1l >>> 0) +
       (chl >>> 0) +
-      ((c.kl[i] as number) >>> 0) +
+      ((kl[i] as number) >>> 0) +
       ((WL[i] as number) >>> 0);
     const t1l = t1lo | 0;
     const t1h =
-      (hh +
-        S1h +
-        chh +
-        (c.kh[i] as number) +
-        (WH[i] as number) +
-        Math.floor(t1lo / 0x1_0000_0000)) |
+      (hh + S1h + chh + (kh[i] as number) + (WH[i] as number) + Math.floor(t1lo / 0x1_0000_0000)) |
       0;
     // Σ0(a) = rotr 28 ^ rotr 34 ^ rotr 39; Maj(a, b, c) = (a & b) ^ (a & c) ^ (b & c).
     const S0h = ((ah >>> 28) | (al << 4)) ^ ((al >>> 2) | (ah << 30)) ^ ((al >>> 7) | (ah << 25));
@@ -178,50 +176,10 @@ export function sha512Parts(...parts: Uint8Array[]): Uint8Array {
   for (const part of parts) {
     if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
   }
-  const c = getConstants();
-  const h = c.iv.slice();
+  const h = initialState();
   const pending = new Uint8Array(BLOCK);
   try {
-    let fill = 0;
-    let total = 0;
-    for (const part of parts) {
-      total += part.length;
-      let pos = 0;
-      if (fill > 0) {
-        const take = Math.min(BLOCK - fill, part.length);
-        pending.set(part.subarray(0, take), fill);
-        fill += take;
-        pos = take;
-        if (fill < BLOCK) continue;
-        compress(h, pending, 0, c);
-        fill = 0;
-      }
-      for (; pos + BLOCK <= part.length; pos += BLOCK) compress(h, part, pos, c);
-      if (pos < part.length) {
-        pending.set(part.subarray(pos), 0);
-        fill = part.length - pos;
-      }
-    }
-    pending[fill++] = 0x80;
-    if (fill > BLOCK - 16) {
-      pending.fill(0, fill);
-      compress(h, pending, 0, c);
-      fill = 0;
-    }
-    pending.fill(0, fill, BLOCK - 8);
-    // The length in bits as a 128-bit big-endian number; inputs stay far below 2^53 bits.
-    const bits = total * 8;
-    const high = Math.floor(bits / 0x1_0000_0000);
-    const low = bits >>> 0;
-    pending[120] = high >>> 24;
-    pending[121] = high >>> 16;
-    pending[122] = high >>> 8;
-    pending[123] = high;
-    pending[124] = low >>> 24;
-    pending[125] = low >>> 16;
-    pending[126] = low >>> 8;
-    pending[127] = low;
-    compress(h, pending, 0, c);
+    hashBlocks(h, compress, pending, 16, parts, 0);
     const out = new Uint8Array(SHA512_LENGTH);
     for (let i = 0; i < 16; i++) {
       const v = h[i] as number;

@@ -86,3 +86,16 @@ export function seededRandom(label: string): RandomSource {
     return out;
   };
 }
+
+/** `bytes` cut at the given points (sorted, clamped), so parts may be empty. */
+export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
+  const points = [...cuts.map((c) => c % (bytes.length + 1))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const p of points) {
+    parts.push(bytes.subarray(from, p));
+    from = p;
+  }
+  parts.push(bytes.subarray(from));
+  return parts;
+}

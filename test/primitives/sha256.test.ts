@@ -16,23 +16,10 @@ import {
   sha256Parts,
 } from '../../src/primitives/sha256.js';
 import { bytesToHex } from '../support/hex.js';
-import { fcParams } from './helpers.js';
+import { fcParams, split } from './helpers.js';
 
 const hex = bytesToHex;
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-/** `bytes` cut at the given points (sorted, clamped), so parts may be empty. */
-function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...cuts.map((c) => c % (bytes.length + 1))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let from = 0;
-  for (const p of points) {
-    parts.push(bytes.subarray(from, p));
-    from = p;
-  }
-  parts.push(bytes.subarray(from));
-  return parts;
-}
 
 const input = fc.uint8Array({ maxLength: 400 });
 const cuts = fc.array(fc.nat(), { maxLength: 5 });
