@@ -331,7 +331,7 @@ const LEVERS: Record<string, string> = {
   'chiffre src/primitives':
     "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires)",
   'chiffre src/wire':
-    'less protobuf work per message: the store keeps bytes, so the whole record (current state, archived states, SPQR state) is decoded and re-encoded on every operation; decoding lazily the parts a message does not touch would save part of it',
+    'less protobuf work per message: the store keeps bytes, so the whole record is decoded on every operation and its current state (with the SPQR state) re-encoded; archived states keep their encoding, and decoding them lazily would save most of a record with many',
   'chiffre src/state':
     'the record is decoded and re-encoded on every operation; skipped keys and SPQR key history are already kept packed and copied as bytes, the rest is decoded field by field',
   'chiffre src/spqr':
@@ -345,6 +345,12 @@ const LEVERS: Record<string, string> = {
   'Node.js internals':
     "WebCrypto's per-call cost on Node (key objects, job dispatch): fewer calls per ratchet step (already five: generate, export, import the peer key, two agreements)",
 };
+
+/** The time per S2 message (encrypt and decrypt) that twice the reference's speed leaves. */
+function s2Budget(d: BenchmarkData): string {
+  const ref = d.results[d.reference]?.S2?.median;
+  return ref === undefined ? 'an unknown time' : `about ${num(1e6 / (2 * ref))} µs`;
+}
 
 function closingSection(d: BenchmarkData): string {
   const lines = ['## What would close the gaps', ''];
@@ -387,7 +393,7 @@ function closingSection(d: BenchmarkData): string {
   }
   lines.push(
     '',
-    "The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys and MACs (about 30 µs) already take about 54 µs, while twice libsignal-client's speed allows about 57 µs for everything, record codec and store included; the target is out of reach for a JavaScript implementation on this machine, and native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript, about 2.5 ms of the run against about 1 ms for libsignal-client's whole first decryption.",
+    `The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys, SPQR chain keys and MACs (about 30 µs) already take about 54 µs, while twice ${labelOf(d, d.reference)}'s speed in this run allows ${s2Budget(d)} for everything, record and message codecs, SPQR and the store included; native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript, about 2.5 ms of the run against about 1 ms for libsignal-client's whole first decryption.`,
   );
   return lines.join('\n');
 }
