@@ -13,12 +13,13 @@
  */
 import { KDF_INFO_PQXDH, PQXDH_DISCONTINUITY_BYTES, PQXDH_OUTPUT_LENGTH } from '../constants.js';
 import { InvalidKeyError } from '../errors.js';
-import type {
-  IdentityKeyPair,
-  KemPublicKey,
-  KemSecretKey,
-  KeyPair,
-  PublicKey,
+import {
+  type IdentityKeyPair,
+  type KemPublicKey,
+  type KemSecretKey,
+  type KeyPair,
+  type PublicKey,
+  publicKeyRaw,
 } from '../keys/index.js';
 import {
   concatBytes,
@@ -125,7 +126,7 @@ export interface ResponderAgreementParams {
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for a KEM ciphertext of the wrong type or length
  */
 export function agreeAsResponder(p: ResponderAgreementParams): PqxdhSecrets {
-  if (!isCanonicalX25519PublicKey(p.theirBaseKey.rawView())) {
+  if (!isCanonicalX25519PublicKey(publicKeyRaw(p.theirBaseKey))) {
     throw new InvalidKeyError('incoming base key is invalid', 'curve25519-public');
   }
   const dh1 = p.ourSignedPreKey.privateKey.calculateAgreement(p.theirIdentityKey);

@@ -11,7 +11,7 @@
  * @module
  */
 import { InvalidMessageError, UnsupportedVersionError } from '../errors.js';
-import type { PublicKey } from '../keys/index.js';
+import { type PublicKey, publicKeyBytes } from '../keys/index.js';
 import { assertBytes, concatBytes, equalConstantTime, sha512 } from '../primitives/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 
@@ -21,7 +21,7 @@ const MIN_ITERATIONS = 2;
 const MAX_ITERATIONS = 1_000_000;
 
 function sideHash(iterations: number, stableId: Uint8Array, key: PublicKey): Uint8Array {
-  const keyBytes = key.serializedView();
+  const keyBytes = publicKeyBytes(key);
   let h = sha512(concatBytes(Uint8Array.of(0, 0), keyBytes, stableId, keyBytes));
   for (let i = 1; i < iterations; i++) h = sha512(concatBytes(h, keyBytes));
   return h;

@@ -31,9 +31,16 @@ import {
 } from '../primitives/index.js';
 import { installInspect, REDACTED } from './redact.js';
 
+/** The serialized bytes of a public key, reached only through {@link publicKeyBytes}. */
+let serializedOf: (key: PublicKey) => Uint8Array;
+
 /** A Curve25519 public key (X25519 agreement, XEdDSA verification). */
 export class PublicKey {
   readonly #serialized: Uint8Array;
+
+  static {
+    serializedOf = (key) => key.#serialized;
+  }
 
   private constructor(serialized: Uint8Array) {
     this.#serialized = serialized;
@@ -82,19 +89,9 @@ export class PublicKey {
     return this.#serialized.slice(1);
   }
 
-  /** @internal the raw u-coordinate without copying; callers must not mutate it. */
-  rawView(): Uint8Array {
-    return this.#serialized.subarray(1);
-  }
-
-  /** @internal the serialized form without copying; callers must not mutate it. */
-  serializedView(): Uint8Array {
-    return this.#serialized;
-  }
-
   /** True when this key is one of the low-order points (rejected by every agreement). */
   isLowOrder(): boolean {
-    return isLowOrderX25519PublicKey(this.rawView());
+    return isLowOrderX25519PublicKey(this.#serialized.subarray(1));
   }
 
   /** Verify an XEdDSA signature made by the matching private key. */
@@ -102,7 +99,7 @@ export class PublicKey {
     assertBytes(message, 'message');
     assertBytes(signature, 'signature');
     if (signature.length !== SIGNATURE_LENGTH) return false;
-    return xeddsaVerify(this.rawView(), message, signature);
+    return xeddsaVerify(this.#serialized.subarray(1), message, signature);
   }
 
   /**
@@ -115,8 +112,9 @@ export class PublicKey {
     assertBytes(message, 'message');
     assertBytes(signature, 'signature');
     if (signature.length !== SIGNATURE_LENGTH) return false;
-    const native = await webCryptoXeddsaVerify(this.rawView(), message, signature);
-    return native ?? xeddsaVerify(this.rawView(), message, signature);
+    const raw = this.#serialized.subarray(1);
+    const native = await webCryptoXeddsaVerify(raw, message, signature);
+    return native ?? xeddsaVerify(raw, message, signature);
   }
 
   /** Byte equality with another public key. */
@@ -196,8 +194,8 @@ export class PrivateKey {
     try {
       shared = await webCryptoX25519Agree(
         this.#bytes,
-        theirKey.rawView(),
-        this.#publicKey?.rawView(),
+        publicKeyRaw(theirKey),
+        this.#publicKey === undefined ? undefined : publicKeyRaw(this.#publicKey),
       );
     } catch {
       return;
@@ -264,7 +262,7 @@ export class PrivateKey {
         return prefetched;
       }
     }
-    return x25519Agree(this.#bytes, theirKey.rawView());
+    return x25519Agree(this.#bytes, publicKeyRaw(theirKey));
   }
 
   /** XEdDSA signature over `message` (libsignal's variant). */
@@ -359,3 +357,22 @@ export class KeyPair {
 installInspect(PublicKey);
 installInspect(PrivateKey);
 installInspect(KeyPair);
+
+/**
+ * The 33-byte serialized form of `key` without a copy, for encoders and MACs. Not part of the
+ * public API: writing to the bytes would change the key.
+ *
+ * @internal
+ */
+export function publicKeyBytes(key: PublicKey): Uint8Array {
+  return serializedOf(key);
+}
+
+/**
+ * The raw 32-byte u-coordinate of `key` without a copy (see {@link publicKeyBytes}).
+ *
+ * @internal
+ */
+export function publicKeyRaw(key: PublicKey): Uint8Array {
+  return serializedOf(key).subarray(1);
+}

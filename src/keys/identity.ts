@@ -7,7 +7,7 @@
  */
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes, concatBytes, type RandomSource, secureRandom } from '../primitives/index.js';
-import { KeyPair, PrivateKey, PublicKey } from './curve.js';
+import { KeyPair, PrivateKey, PublicKey, publicKeyBytes } from './curve.js';
 import { installInspect, REDACTED } from './redact.js';
 
 /** An identity key is a Curve25519 public key. */
@@ -54,7 +54,7 @@ export class IdentityKeyPair {
   serialize(): Uint8Array {
     return concatBytes(
       PUBLIC_TAG,
-      this.publicKey.serializedView(),
+      publicKeyBytes(this.publicKey),
       PRIVATE_TAG,
       this.privateKey.serialize(),
     );

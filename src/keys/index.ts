@@ -4,7 +4,7 @@
  * @module
  */
 export { ProtocolAddress } from './address.js';
-export { KeyPair, PrivateKey, PublicKey } from './curve.js';
+export { KeyPair, PrivateKey, PublicKey, publicKeyBytes, publicKeyRaw } from './curve.js';
 export { IdentityKeyPair } from './identity.js';
 export type { IdentityKey } from './identity.js';
 export { deviceId, kyberPreKeyId, preKeyId, registrationId, signedPreKeyId } from './ids.js';
@@ -18,5 +18,5 @@ export type {
 } from './ids.js';
 export { IndexedKeys, packedKeyBytes } from './indexed-keys.js';
 export type { IndexedKey } from './indexed-keys.js';
-export { KemKeyPair, KemPublicKey, KemSecretKey } from './kem.js';
+export { KemKeyPair, KemPublicKey, KemSecretKey, kemPublicKeyBytes } from './kem.js';
 export { INSPECT, installInspect, REDACTED } from './redact.js';

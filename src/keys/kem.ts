@@ -22,6 +22,9 @@ import {
 } from '../primitives/index.js';
 import { installInspect, REDACTED } from './redact.js';
 
+/** The serialized bytes of a KEM public key, reached only through {@link kemPublicKeyBytes}. */
+let kemSerializedOf: (key: KemPublicKey) => Uint8Array;
+
 /** A serialized KEM public key (`type ‖ 1568 bytes`). */
 export class KemPublicKey {
   readonly #serialized: Uint8Array;
@@ -44,9 +47,8 @@ export class KemPublicKey {
     return this.#serialized.slice();
   }
 
-  /** @internal the serialized form without copying; callers must not mutate it. */
-  serializedView(): Uint8Array {
-    return this.#serialized;
+  static {
+    kemSerializedOf = (key) => key.#serialized;
   }
 
   /** Encapsulate a fresh shared secret to this key. */
@@ -201,3 +203,13 @@ export class KemKeyPair {
 installInspect(KemPublicKey);
 installInspect(KemSecretKey);
 installInspect(KemKeyPair);
+
+/**
+ * The serialized form (`type ‖ key`) of `key` without a copy, for signatures and encoders. Not
+ * part of the public API: writing to the bytes would change the key.
+ *
+ * @internal
+ */
+export function kemPublicKeyBytes(key: KemPublicKey): Uint8Array {
+  return kemSerializedOf(key);
+}

@@ -7,7 +7,14 @@
  */
 import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
 import { InvalidKeyError, InvalidMessageError, InvalidSignatureError } from '../errors.js';
-import { type IdentityKeyPair, KeyPair, type KemPublicKey, type PublicKey } from '../keys/index.js';
+import {
+  type IdentityKeyPair,
+  KeyPair,
+  type KemPublicKey,
+  kemPublicKeyBytes,
+  type PublicKey,
+  publicKeyBytes,
+} from '../keys/index.js';
 import { assertBytes, type RandomSource } from '../primitives/index.js';
 import { agreeAsInitiator } from '../agreement/index.js';
 import { initializeInitiatorState, type SessionState } from '../ratchet/index.js';
@@ -77,8 +84,8 @@ export function verifyPreKeyBundle(bundle: PreKeyBundle): void {
   const { identityKey } = bundle;
   checkBundleSignatures(
     bundle,
-    identityKey.verifySignature(bundle.signedPreKey.serializedView(), bundle.signedPreKeySignature),
-    identityKey.verifySignature(bundle.kyberPreKey.serializedView(), bundle.kyberPreKeySignature),
+    identityKey.verifySignature(publicKeyBytes(bundle.signedPreKey), bundle.signedPreKeySignature),
+    identityKey.verifySignature(kemPublicKeyBytes(bundle.kyberPreKey), bundle.kyberPreKeySignature),
   );
 }
 
@@ -97,11 +104,11 @@ export async function verifyPreKeyBundleAsync(bundle: PreKeyBundle): Promise<voi
   const { identityKey } = bundle;
   const [signedOk, kyberOk] = await Promise.all([
     identityKey.verifySignatureAsync(
-      bundle.signedPreKey.serializedView(),
+      publicKeyBytes(bundle.signedPreKey),
       bundle.signedPreKeySignature,
     ),
     identityKey.verifySignatureAsync(
-      bundle.kyberPreKey.serializedView(),
+      kemPublicKeyBytes(bundle.kyberPreKey),
       bundle.kyberPreKeySignature,
     ),
   ]);

@@ -17,7 +17,7 @@ import {
   SessionNotFoundError,
   UnsupportedVersionError,
 } from '../errors.js';
-import type { KeyPair, ProtocolAddress } from '../keys/index.js';
+import { type KeyPair, type ProtocolAddress, publicKeyBytes } from '../keys/index.js';
 import {
   aes256CbcDecrypt,
   aes256CbcEncrypt,
@@ -156,8 +156,8 @@ export function encryptWithRecord(
   });
   const mac = computeMac(
     keys.macKey,
-    state.localIdentityKey.serializedView(),
-    state.remoteIdentityKey.serializedView(),
+    publicKeyBytes(state.localIdentityKey),
+    publicKeyBytes(state.remoteIdentityKey),
     body,
   );
   const signalMessage = attachMac(body, mac);
@@ -233,13 +233,14 @@ export function decryptWithState(
     }
     throw e;
   }
-  // pq.key is the chain's own output (a history key is read out as a copy); it is not wiped here.
+  // The seed and pq.key belong to this call alone (the chains hand out fresh keys or copies of
+  // kept ones), so both are wiped with the message keys.
   const keys = deriveMessageKeys(step.seed, pq.key);
   try {
     const expected = computeMac(
       keys.macKey,
-      state.remoteIdentityKey.serializedView(),
-      state.localIdentityKey.serializedView(),
+      publicKeyBytes(state.remoteIdentityKey),
+      publicKeyBytes(state.localIdentityKey),
       message.macInput,
     );
     if (!equalConstantTime(expected, message.mac)) {
@@ -255,7 +256,8 @@ export function decryptWithState(
     if (plaintext === null) throw new InvalidMessageError('decryption failed', kind);
     return { state: { ...step.state, pqRatchet: pq.state, pendingPreKey: undefined }, plaintext };
   } finally {
-    wipe(keys.cipherKey, keys.macKey, keys.iv);
+    wipe(keys.cipherKey, keys.macKey, keys.iv, step.seed);
+    if (pq.key !== undefined) wipe(pq.key);
   }
 }
 

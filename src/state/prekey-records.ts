@@ -10,6 +10,7 @@ import {
   type IdentityKeyPair,
   installInspect,
   KemKeyPair,
+  kemPublicKeyBytes,
   KemSecretKey,
   KeyPair,
   type KyberPreKeyId,
@@ -18,6 +19,7 @@ import {
   preKeyId,
   PrivateKey,
   PublicKey,
+  publicKeyBytes,
   REDACTED,
   type SignedPreKeyId,
   signedPreKeyId,
@@ -72,7 +74,7 @@ export class PreKeyRecord {
     return withFormatVersion(
       new ProtobufWriter()
         .uint32(1, this.id)
-        .bytes(2, this.keyPair.publicKey.serializedView())
+        .bytes(2, publicKeyBytes(this.keyPair.publicKey))
         .bytes(3, this.keyPair.privateKey.serialize())
         .finish(),
     );
@@ -174,7 +176,7 @@ export class SignedPreKeyRecord {
     random: RandomSource = secureRandom,
   ): SignedPreKeyRecord {
     const keyPair = KeyPair.generate(random);
-    const signature = identity.privateKey.sign(keyPair.publicKey.serializedView(), random);
+    const signature = identity.privateKey.sign(publicKeyBytes(keyPair.publicKey), random);
     return new SignedPreKeyRecord(id, keyPair, signature, timestamp);
   }
 
@@ -183,7 +185,7 @@ export class SignedPreKeyRecord {
     return withFormatVersion(
       new ProtobufWriter()
         .uint32(1, this.id)
-        .bytes(2, this.keyPair.publicKey.serializedView())
+        .bytes(2, publicKeyBytes(this.keyPair.publicKey))
         .bytes(3, this.keyPair.privateKey.serialize())
         .bytes(4, this.signature)
         .uint64(5, BigInt(this.timestamp))
@@ -304,7 +306,7 @@ export class KyberPreKeyRecord {
   ): KyberPreKeyRecord {
     const random = options.random ?? secureRandom;
     const keyPair = KemKeyPair.generate(options.kemType ?? KEM_TYPE_KYBER1024, random);
-    const signature = identity.privateKey.sign(keyPair.publicKey.serializedView(), random);
+    const signature = identity.privateKey.sign(kemPublicKeyBytes(keyPair.publicKey), random);
     return new KyberPreKeyRecord(id, keyPair, signature, timestamp, options.lastResort ?? false);
   }
 

@@ -15,7 +15,14 @@ import {
   MAX_UNACKNOWLEDGED_SESSION_AGE_SECONDS,
   RECORD_FORMAT_VERSION,
 } from '../constants.js';
-import { IndexedKeys, KeyPair, packedKeyBytes, PrivateKey, PublicKey } from '../keys/index.js';
+import {
+  IndexedKeys,
+  KeyPair,
+  packedKeyBytes,
+  PrivateKey,
+  PublicKey,
+  publicKeyBytes,
+} from '../keys/index.js';
 import { installInspect, REDACTED } from '../keys/index.js';
 import type { ChainKey, PendingPreKey, ReceiverChain, SessionState } from '../ratchet/index.js';
 import { decodePqRatchetState, writePqRatchetState } from '../spqr/index.js';
@@ -245,17 +252,17 @@ function encodeChainKey(
 function encodeState(s: SessionState): ProtobufWriter {
   const w = new ProtobufWriter()
     .uint32(1, s.version)
-    .bytes(2, s.localIdentityKey.serializedView())
-    .bytes(3, s.remoteIdentityKey.serializedView())
+    .bytes(2, publicKeyBytes(s.localIdentityKey))
+    .bytes(3, publicKeyBytes(s.remoteIdentityKey))
     .bytes(4, s.rootKey)
     .uint32(5, s.previousCounter);
   const sender = new ProtobufWriter()
-    .bytes(1, s.senderChain.ratchetKeyPair.publicKey.serializedView())
+    .bytes(1, publicKeyBytes(s.senderChain.ratchetKeyPair.publicKey))
     .bytes(2, s.senderChain.ratchetKeyPair.privateKey.serialize());
   encodeChainKey(sender, 3, 4, s.senderChain.chainKey);
   w.message(6, sender);
   for (const chain of s.receiverChains) {
-    const c = new ProtobufWriter().bytes(1, chain.ratchetKey.serializedView());
+    const c = new ProtobufWriter().bytes(1, publicKeyBytes(chain.ratchetKey));
     encodeChainKey(c, 2, 3, chain.chainKey);
     if (chain.skippedKeys.length > 0) c.bytes(5, packedKeyBytes(chain.skippedKeys));
     w.message(7, c);
@@ -265,7 +272,7 @@ function encodeState(s: SessionState): ProtobufWriter {
     const pw = new ProtobufWriter();
     if (p.preKeyId !== undefined) pw.uint32(1, p.preKeyId);
     pw.uint32(2, p.signedPreKeyId)
-      .bytes(3, p.baseKey.serializedView())
+      .bytes(3, publicKeyBytes(p.baseKey))
       .uint64(4, BigInt(p.timestamp))
       .uint32(5, p.kyberPreKeyId)
       .bytes(6, p.kyberCiphertext);
@@ -273,7 +280,7 @@ function encodeState(s: SessionState): ProtobufWriter {
   }
   w.uint32(9, s.localRegistrationId)
     .uint32(10, s.remoteRegistrationId)
-    .bytes(11, s.aliceBaseKey.serializedView());
+    .bytes(11, publicKeyBytes(s.aliceBaseKey));
   const pq = writePqRatchetState(s.pqRatchet);
   if (pq !== undefined) w.message(12, pq);
   return w;

@@ -14,7 +14,7 @@
  */
 import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
 import { InvalidMessageError, isSignalError } from '../errors.js';
-import { PublicKey } from '../keys/index.js';
+import { PublicKey, publicKeyBytes } from '../keys/index.js';
 import { assertBytes } from '../primitives/index.js';
 import { ProtobufMessage, ProtobufWriter } from './protobuf.js';
 import { decodeSignalMessage, type SignalMessage } from './signal-message.js';
@@ -59,8 +59,8 @@ export function encodePreKeySignalMessage(fields: PreKeySignalMessageFields): Ui
   assertBytes(fields.message, 'message');
   const w = new ProtobufWriter().raw(Uint8Array.of(encodeVersionByte(fields.messageVersion)));
   if (fields.preKeyId !== undefined) w.uint32(1, fields.preKeyId);
-  w.bytes(2, fields.baseKey.serializedView())
-    .bytes(3, fields.identityKey.serializedView())
+  w.bytes(2, publicKeyBytes(fields.baseKey))
+    .bytes(3, publicKeyBytes(fields.identityKey))
     .bytes(4, fields.message)
     .uint32(5, fields.registrationId)
     .uint32(6, fields.signedPreKeyId);

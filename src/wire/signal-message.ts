@@ -12,7 +12,7 @@
  */
 import { MAC_LENGTH } from '../constants.js';
 import { InvalidMessageError, isSignalError } from '../errors.js';
-import { PublicKey } from '../keys/index.js';
+import { PublicKey, publicKeyBytes } from '../keys/index.js';
 import { assertBytes, concatBytes } from '../primitives/index.js';
 import { ProtobufMessage, ProtobufWriter } from './protobuf.js';
 import { decodeVersionByte, encodeVersionByte } from './version.js';
@@ -54,7 +54,7 @@ export function encodeSignalMessageBody(fields: SignalMessageFields): Uint8Array
   assertBytes(fields.ciphertext, 'ciphertext');
   const w = new ProtobufWriter()
     .raw(Uint8Array.of(encodeVersionByte(fields.messageVersion)))
-    .bytes(1, fields.ratchetKey.serializedView())
+    .bytes(1, publicKeyBytes(fields.ratchetKey))
     .uint32(2, fields.counter)
     .uint32(3, fields.previousCounter)
     .bytes(4, fields.ciphertext);

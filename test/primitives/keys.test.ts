@@ -4,12 +4,17 @@ import { InvalidKeyError } from '../../src/errors.js';
 import {
   deviceId,
   IdentityKeyPair,
+  KemKeyPair,
+  KemPublicKey,
+  kemPublicKeyBytes,
   KeyPair,
   kyberPreKeyId,
   preKeyId,
   PrivateKey,
   ProtocolAddress,
   PublicKey,
+  publicKeyBytes,
+  publicKeyRaw,
   registrationId,
   signedPreKeyId,
 } from '../../src/keys/index.js';
@@ -177,5 +182,28 @@ describe('ProtocolAddress', () => {
     expect(() => new ProtocolAddress('', 1)).toThrow(TypeError);
     expect(() => new ProtocolAddress(5 as unknown as string, 1)).toThrow(TypeError);
     expect(() => new ProtocolAddress('alice', 0)).toThrow(RangeError);
+  });
+});
+
+describe('public keys hand out copies only', () => {
+  it('have no method that returns their own bytes; serialize() copies', () => {
+    const key = KeyPair.generate().publicKey;
+    const kem = KemKeyPair.generate().publicKey;
+    for (const proto of [PublicKey.prototype, KemPublicKey.prototype]) {
+      const names = Object.getOwnPropertyNames(proto);
+      expect(names).not.toContain('serializedView');
+      expect(names).not.toContain('rawView');
+    }
+    const before = key.toHex();
+    key.serialize().fill(0);
+    key.getPublicKeyBytes().fill(0);
+    expect(key.toHex()).toBe(before);
+    const kemBefore = bytesToHex(kem.serialize());
+    kem.serialize().fill(0);
+    expect(bytesToHex(kem.serialize())).toBe(kemBefore);
+    // The internal accessors return the key's own bytes, for the encoders.
+    expect(bytesToHex(publicKeyBytes(key))).toBe(before);
+    expect(bytesToHex(publicKeyRaw(key))).toBe(before.slice(2));
+    expect(bytesToHex(kemPublicKeyBytes(kem))).toBe(kemBefore);
   });
 });
