@@ -35,12 +35,6 @@ export function generateX25519PrivateKey(random: RandomSource = secureRandom): U
   return clampPrivateKey(drawRandom(random, 32));
 }
 
-/** The clamped scalar of 32 private-key bytes (RFC 7748 decodeScalar25519). */
-function decodeScalar(privateKey: Uint8Array): bigint {
-  const k = leToBigint(privateKey);
-  return (k & ((1n << 254n) - 8n)) | (1n << 254n);
-}
-
 /**
  * The public u-coordinate (32 bytes) of a private key, X25519(k, 9). Computed on the Edwards
  * form, where the base point has a precomputed table, and mapped back with u = (1 + y)/(1 − y):
@@ -48,7 +42,9 @@ function decodeScalar(privateKey: Uint8Array): bigint {
  */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   assertBytes(privateKey, 'privateKey', 32);
-  const point = multiplyBase(decodeScalar(privateKey));
+  const k = clampPrivateKey(privateKey.slice());
+  const point = multiplyBase(leToBigint(k));
+  k.fill(0);
   return bigintToLe32(canonical(feMul(feAdd(point.Z, point.Y), feInv(feSub(point.Z, point.Y)))));
 }
 
@@ -107,11 +103,15 @@ function x25519Raw(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
 // u-coordinates (mod p) of the points of order 1, 2, 4 and 8 on Curve25519 and its twist that a
 // clamped scalar sends to zero: 0, 1, p−1 and the two order-8 points (RFC 7748 §6.1; libsodium's
 // blocklist). Non-canonical encodings (u ≥ p, bit 255 set) are reduced before the lookup.
+/** The u-coordinate of one of the two order-8 points (the other is in the list below). */
+export const ORDER_8_U: bigint =
+  325606250916557431795983626356110631294008115727848805560023387167927233504n;
+
 const LOW_ORDER_U: ReadonlySet<bigint> = new Set([
   0n,
   1n,
   P - 1n,
-  325606250916557431795983626356110631294008115727848805560023387167927233504n,
+  ORDER_8_U,
   39382357235489614581723060781553021112529911719440698176882885853963445705823n,
 ]);
 

@@ -12,17 +12,7 @@
  * @module
  */
 import { assertBytes, concatBytes, equalBytes, wipe } from './bytes.js';
-import {
-  bigintToLe32,
-  canonical,
-  edwardsYFromMontgomery,
-  feMul,
-  feSub,
-  feInv,
-  feAdd,
-  leToBigint,
-  P,
-} from './curve25519-field.js';
+import { bigintToLe32, edwardsYFromMontgomery, leToBigint, P } from './curve25519-field.js';
 import {
   add,
   decode,
@@ -34,7 +24,7 @@ import {
 } from './edwards25519.js';
 import { sha512 } from './hash.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
-import { isLowOrderX25519PublicKey } from './x25519.js';
+import { isLowOrderX25519PublicKey, ORDER_8_U } from './x25519.js';
 
 const NONCE_PREFIX = (() => {
   const p = new Uint8Array(32).fill(0xff);
@@ -170,8 +160,7 @@ let smallOrderYCache: ReadonlySet<bigint> | undefined;
  */
 function smallOrderYs(): ReadonlySet<bigint> {
   if (smallOrderYCache === undefined) {
-    const u8 = 325606250916557431795983626356110631294008115727848805560023387167927233504n;
-    const y8 = canonical(feMul(feSub(u8, 1n), feInv(feAdd(u8, 1n))));
+    const y8 = leToBigint(edwardsYFromMontgomery(ORDER_8_U));
     smallOrderYCache = new Set([1n, P - 1n, 0n, y8, P - y8]);
   }
   return smallOrderYCache;
