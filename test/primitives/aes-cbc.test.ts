@@ -99,6 +99,49 @@ describe('AES-256-CBC behaviour', () => {
     );
   });
 
+  it('agrees with noble (the oracle) on views at odd offsets, both directions (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ maxLength: 1200 }),
+        fc.integer({ min: 0, max: 15 }),
+        (k, i, pt, shift) => {
+          // Inputs as views into larger buffers, starting at any byte offset.
+          const view = (b: Uint8Array): Uint8Array => {
+            const host = new Uint8Array(b.length + shift + 3).fill(0xee);
+            host.set(b, shift);
+            return host.subarray(shift, shift + b.length);
+          };
+          const expected = cbc(k, i).encrypt(pt);
+          expect(aes256CbcEncrypt(view(k), view(i), view(pt))).toEqual(expected);
+          expect(aes256CbcDecrypt(view(k), view(i), view(expected))).toEqual(pt);
+        },
+      ),
+      fcParams(300),
+    );
+  });
+
+  it('agrees with noble on a 64 KiB message and on every single-block plaintext length', () => {
+    const k = new Uint8Array(32).map((_, j) => (j * 29 + 3) & 0xff);
+    const i = new Uint8Array(16).map((_, j) => (j * 31 + 7) & 0xff);
+    const big = new Uint8Array(65536).map((_, j) => (j * 2654435761) >>> 24);
+    const ct = aes256CbcEncrypt(k, i, big);
+    expect(ct).toEqual(cbc(k, i).encrypt(big));
+    expect(aes256CbcDecrypt(k, i, ct)).toEqual(big);
+    for (let n = 0; n <= 32; n++) {
+      const pt = big.subarray(7, 7 + n);
+      expect(aes256CbcEncrypt(k, i, pt)).toEqual(cbc(k, i).encrypt(pt));
+    }
+  });
+
+  it('FIPS 197 appendix C.3: one AES-256 block (CBC with a zero IV, padding block dropped)', () => {
+    const k = hexToBytes('000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f');
+    const pt = hexToBytes('00112233445566778899aabbccddeeff');
+    const ct = aes256CbcEncrypt(k, new Uint8Array(16), pt);
+    expect(bytesToHex(ct.subarray(0, 16))).toBe('8ea2b7ca516745bfeafc49904b496089');
+  });
+
   it('returns null for any length that is not a positive multiple of 16', () => {
     for (const n of [0, 1, 15, 17, 31, 33]) {
       expect(aes256CbcDecrypt(key, iv, new Uint8Array(n))).toBeNull();
