@@ -11,6 +11,7 @@
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes, concatBytes, toHex, wipe } from './bytes.js';
 import { checkSharedSecret, isLowOrderX25519PublicKey } from './x25519.js';
+import { SparePool } from './spare-pool.js';
 import { prepareXeddsaForEd25519 } from './xeddsa.js';
 
 /** The structural subset of `SubtleCrypto` used here (the core's lib has no DOM types). */
@@ -228,16 +229,36 @@ export async function webCryptoX25519Agree(
   return checkSharedSecret(shared);
 }
 
-/**
- * A fresh X25519 key pair from WebCrypto's generator (the platform CSPRNG). The private key is
- * returned clamped, as chiffre stores private keys.
- */
-export async function webCryptoX25519Generate(): Promise<{
+/** A generated key pair and its WebCrypto handle. */
+interface NativePair {
   privateKey: Uint8Array;
   publicKey: Uint8Array;
-}> {
-  const s = subtle();
-  if (s === undefined) throw new TypeError('WebCrypto is not available');
+  handle: unknown;
+}
+
+// Key pairs generated ahead of need. Generating one on WebCrypto means a round trip through the
+// platform's worker threads (about 80 µs on Node 20, most of it waiting); a ratchet step that
+// finds one ready skips that wait, and the replacement is generated while the caller goes on.
+// At most SPARE_PAIRS wait, each for SPARE_MS at most; an expired one is wiped unused. They are
+// fresh random keys that nothing has used yet: holding them is like holding the session state
+// they will join.
+const SPARE_PAIRS = 2;
+const SPARE_MS = 60 * 1000;
+const spares = new SparePool<NativePair>(
+  () => {
+    const s = subtle();
+    return s === undefined
+      ? Promise.reject(new TypeError('WebCrypto is not available'))
+      : generatePair(s);
+  },
+  (pair) => {
+    wipe(pair.privateKey);
+  },
+  SPARE_PAIRS,
+  SPARE_MS,
+);
+
+async function generatePair(s: Subtle): Promise<NativePair> {
   const pair = (await s.generateKey(ALG, true, ['deriveBits'])) as {
     privateKey: unknown;
     publicKey: unknown;
@@ -252,15 +273,36 @@ export async function webCryptoX25519Generate(): Promise<{
   }
   privateKey[0] = (privateKey[0] as number) & 248;
   privateKey[31] = ((privateKey[31] as number) & 127) | 64;
+  return { privateKey, publicKey, handle: pair.privateKey };
+}
+
+/** Drop every key pair generated ahead, wiping its private key. */
+export function clearWebCryptoSpares(): void {
+  spares.clear();
+}
+
+/**
+ * A fresh X25519 key pair from WebCrypto's generator (the platform CSPRNG). The private key is
+ * returned clamped, as chiffre stores private keys. A pair generated ahead of time is handed out
+ * when one is ready (see {@link clearWebCryptoSpares}); either way, each pair is handed out once.
+ */
+export async function webCryptoX25519Generate(): Promise<{
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}> {
+  const s = subtle();
+  if (s === undefined) throw new TypeError('WebCrypto is not available');
   const now = Date.now();
+  const pair = spares.take() ?? (await generatePair(s));
+  void spares.refill();
   expirePrivateHandles(now);
   remember(
     privateHandles,
-    toHex(publicKey),
-    { handle: pair.privateKey, uses: 2, expires: now + PRIVATE_HANDLE_MS },
+    toHex(pair.publicKey),
+    { handle: pair.handle, uses: 2, expires: now + PRIVATE_HANDLE_MS },
     PRIVATE_HANDLES,
   );
-  return { privateKey, publicKey };
+  return { privateKey: pair.privateKey, publicKey: pair.publicKey };
 }
 
 // -- XEdDSA verification on WebCrypto's Ed25519 ----------------------------------------------

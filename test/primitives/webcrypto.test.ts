@@ -12,6 +12,7 @@ import {
   x25519Agree,
   x25519PublicKey,
 } from '../../src/primitives/index.js';
+import { clearWebCryptoSpares } from '../../src/primitives/webcrypto.js';
 import { SessionManager } from '../../src/index.js';
 import { makeParty, text, utf8 } from '../support/parties.js';
 
@@ -80,6 +81,24 @@ describe('native X25519 (WebCrypto)', () => {
       expect(toHex(clampPrivateKey(privateKey.slice()))).toBe(toHex(privateKey));
       expect(toHex(x25519PublicKey(privateKey))).toBe(toHex(publicKey));
     }
+  });
+
+  it('hands out every generated pair once, including pairs generated ahead', async () => {
+    // Consecutive calls are served from the pairs generated ahead while the pool refills in the
+    // background; no pair (private or public half) may come out twice.
+    clearWebCryptoSpares();
+    const seen = new Set<string>();
+    const pairs = [];
+    // One at a time (served from the pairs made ahead), then more at once than the pool holds.
+    for (let i = 0; i < 20; i++) pairs.push(await webCryptoX25519Generate());
+    pairs.push(...(await Promise.all(Array.from({ length: 20 }, () => webCryptoX25519Generate()))));
+    for (const { privateKey, publicKey } of pairs) {
+      expect(toHex(x25519PublicKey(privateKey))).toBe(toHex(publicKey));
+      expect(seen.has(toHex(privateKey))).toBe(false);
+      seen.add(toHex(privateKey));
+    }
+    expect(seen.size).toBe(40);
+    clearWebCryptoSpares();
   });
 
   it('agrees with noble through the kept handle of a generated key, and after it is used up', async () => {
