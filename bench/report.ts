@@ -279,11 +279,11 @@ const AREA_NOTES: Record<string, string> = {
   '@noble/curves': "the NTT inside ML-KEM (noble's `fft.js`, used by @noble/post-quantum)",
   'chiffre src/keys': 'key objects, and the packed lists of skipped and out-of-order keys',
   '@noble/hashes': 'SHA-3/SHAKE (ML-KEM)',
-  '@noble/ciphers': 'AES-256-CBC',
+  '@noble/ciphers': 'XChaCha20-Poly1305 (records encrypted at rest; not in the message path)',
   '@noble/post-quantum': 'ML-KEM-1024 / Kyber-1024 and ML-KEM-768',
   '(garbage collector)': 'allocation pressure',
   'chiffre src/primitives':
-    "SHA-256, HMAC, HKDF, SHA-512 and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
+    "SHA-256, HMAC, HKDF, SHA-512, AES-256-CBC and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
   'chiffre src/wire': 'protobuf encoding and decoding',
   'chiffre src/state': 'session record (de)serialization',
   'chiffre src/spqr': 'SPQR braid, erasure code, chain',
@@ -323,15 +323,13 @@ function profileSection(d: BenchmarkData): string {
 /** What would shrink the time an area takes, per area of the profiles. */
 const LEVERS: Record<string, string> = {
   '@noble/curves': 'part of ML-KEM (its number-theoretic transform); see @noble/post-quantum',
-  '@noble/ciphers':
-    "no native lever: WebCrypto's AES-CBC is asynchronous and on Node 20 costs 39.5 µs per KiB with a ready key (54 µs with its import) against 11.7 µs in noble; only a faster JavaScript AES would help",
   '@noble/hashes': 'SHA-3 inside ML-KEM; WebCrypto has no ML-KEM (nor SHA-3)',
   '@noble/post-quantum':
     'nothing native: WebCrypto on Node 20 has no ML-KEM, so Kyber-1024 and ML-KEM-768 stay in JavaScript and bound the handshake',
   'chiffre src/primitives':
-    "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires)",
+    "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. AES-256-CBC at about 8 µs per KiB with 1 KiB tables (noble's 256 KiB tables fell out of the caches between messages); WebCrypto's AES-CBC costs 39.5 µs per call with a ready key on Node 20. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires)",
   'chiffre src/wire':
-    'less protobuf work per message: the store keeps bytes, so the whole record is decoded on every operation and its current state (with the SPQR state) re-encoded; archived states keep their encoding, and decoding them lazily would save most of a record with many',
+    'less protobuf work per message: the store keeps bytes, so the whole record is decoded on every operation and its current state (with the SPQR state) re-encoded; archived states stay in their stored encoding unless a message needs them',
   'chiffre src/state':
     'the record is decoded and re-encoded on every operation; skipped keys and SPQR key history are already kept packed and copied as bytes, the rest is decoded field by field',
   'chiffre src/spqr':
@@ -343,7 +341,7 @@ const LEVERS: Record<string, string> = {
   'V8/native builtins':
     'native X25519 itself (`run`), and typed-array copies inside the engine (follows the codecs)',
   'Node.js internals':
-    "WebCrypto's per-call cost on Node (key objects, job dispatch): fewer calls per ratchet step (already five: generate, export, import the peer key, two agreements)",
+    "WebCrypto's per-call cost on Node (key objects, job dispatch): five calls per ratchet step (generate and export, made ahead of need; import the peer key; two agreements)",
 };
 
 /** The time per S2 message (encrypt and decrypt) that twice the reference's speed leaves. */
@@ -393,7 +391,7 @@ function closingSection(d: BenchmarkData): string {
   }
   lines.push(
     '',
-    `The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 12 µs here) and SHA-256 for the chain steps, message keys, SPQR chain keys and MACs (about 30 µs) already take about 54 µs, while twice ${labelOf(d, d.reference)}'s speed in this run allows ${s2Budget(d)} for everything, record and message codecs, SPQR and the store included; native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls), S4 by the first message's 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript, about 2.5 ms of the run against about 1 ms for libsignal-client's whole first decryption.`,
+    `The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 8 µs here, more in a session, where the tables share the caches) and SHA-256 for the chain steps, message keys, SPQR chain keys and MACs (about 30 µs) already take about 46 µs, while twice ${labelOf(d, d.reference)}'s speed in this run allows ${s2Budget(d)} for everything, record and message codecs, SPQR and the store included; native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls, two of them made ahead) and by SPQR (without it, chiffre's S3 reached about 0.9x libsignal-client's on the benchmark machine), S4 by the first message's 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript, about 2.5 ms of the run against about 1 ms for libsignal-client's whole first decryption.`,
   );
   return lines.join('\n');
 }

@@ -35,10 +35,40 @@ const fail = recordFail(KIND);
 /** The cached serialized bytes of a record, reached only through {@link sessionRecordBytes}. */
 let bytesOfRecord: (record: SessionRecord) => Uint8Array;
 
+/**
+ * An archived state still in its stored encoding: loading a record does not decode its archived
+ * states, which most operations only carry over (they matter when a message fails to decrypt
+ * with the current state, or a PreKey message repeats an old session). Decoded on first use,
+ * once, whichever record it has moved into since.
+ */
+class EncodedState {
+  readonly encoded: Uint8Array;
+  #decoded: SessionState | undefined;
+
+  /** @param encoded - a private copy of the state's encoding, in the current record format */
+  constructor(encoded: Uint8Array) {
+    this.encoded = encoded;
+  }
+
+  /** @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the encoding is malformed */
+  get state(): SessionState {
+    this.#decoded ??= decodeKnownState(this.encoded);
+    return this.#decoded;
+  }
+}
+
+/** An archived state, decoded or not yet. */
+type ArchivedState = SessionState | EncodedState;
+
+function decoded(entry: ArchivedState): SessionState {
+  return entry instanceof EncodedState ? entry.state : entry;
+}
+
 /** A peer's session record. */
 export class SessionRecord {
   readonly #current: SessionState | undefined;
-  readonly #previous: readonly SessionState[];
+  readonly #previous: readonly ArchivedState[];
+  #previousDecoded: readonly SessionState[] | undefined;
   #serialized: Uint8Array | undefined;
   /**
    * The store's version of this record when it was loaded (for compare-and-swap at commit), or
@@ -48,7 +78,7 @@ export class SessionRecord {
 
   private constructor(
     current: SessionState | undefined,
-    previous: readonly SessionState[],
+    previous: readonly ArchivedState[],
     version?: number,
   ) {
     this.#current = current;
@@ -74,9 +104,20 @@ export class SessionRecord {
     return this.#current;
   }
 
-  /** Archived states, most recently archived first. */
+  /**
+   * Archived states, most recently archived first. A loaded record decodes them here, on first
+   * access, rather than when it is loaded.
+   *
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when a stored archived state is malformed
+   */
   get previousStates(): readonly SessionState[] {
-    return this.#previous;
+    this.#previousDecoded ??= this.#previous.map(decoded);
+    return this.#previousDecoded;
+  }
+
+  /** How many archived states the record holds (without decoding them). */
+  get previousStateCount(): number {
+    return this.#previous.length;
   }
 
   /**
@@ -102,7 +143,10 @@ export class SessionRecord {
     return new SessionRecord(state, previous.slice(0, ARCHIVED_STATES_MAX_LENGTH));
   }
 
-  /** A new record where the archived state at `index` becomes current (after an update). */
+  /**
+   * A new record where the archived state at `index` becomes current (after an update). The
+   * other archived states are carried over as they are (decoded or not).
+   */
   promoteArchivedState(index: number, updated: SessionState): SessionRecord {
     const rest = this.#previous.filter((_, i) => i !== index);
     const previous = this.#current === undefined ? rest : [archived(this.#current), ...rest];
@@ -123,9 +167,14 @@ export class SessionRecord {
     );
   }
 
-  /** Every state, current first. */
+  /**
+   * Every state, current first (decoding the archived ones, see {@link previousStates}).
+   *
+   * @throws {InvalidRecordError} `ERR_INVALID_RECORD` when a stored archived state is malformed
+   */
   allStates(): SessionState[] {
-    return this.#current === undefined ? [...this.#previous] : [this.#current, ...this.#previous];
+    const previous = this.previousStates;
+    return this.#current === undefined ? [...previous] : [this.#current, ...previous];
   }
 
   /** Serialize (format version first). Contains secrets: store it protected. */
@@ -141,14 +190,18 @@ export class SessionRecord {
     if (this.#serialized === undefined) {
       const w = recordWriter();
       if (this.#current !== undefined) w.message(1, encodeState(this.#current));
-      for (const s of this.#previous) w.bytes(2, encodedState(s));
+      for (const s of this.#previous) {
+        w.bytes(2, s instanceof EncodedState ? s.encoded : encodedState(s));
+      }
       this.#serialized = w.finish();
     }
     return this.#serialized;
   }
 
   /**
-   * Parse a serialized record.
+   * Parse a serialized record. The current state is decoded and checked now; archived states of
+   * a record in the current format are kept in their encoding and decoded on first use (see
+   * {@link previousStates}), so a malformed one is reported then.
    *
    * @param bytes - the serialized record
    * @param version - the store's version of it, for compare-and-swap at commit (stores set it)
@@ -159,11 +212,15 @@ export class SessionRecord {
     const currentBytes = m.bytes(1);
     const previousBytes = m.repeatedBytes(2);
     if (previousBytes.length > ARCHIVED_STATES_MAX_LENGTH) fail('too many archived states');
-    // Archived states of a record in an older format are re-encoded in today's on the next save.
-    const decodeArchived = formatVersion === RECORD_FORMAT_VERSION ? decodeKnownState : decodeState;
+    // Archived states of a record in an older format are decoded now and re-encoded in today's
+    // format on the next save; those in today's format stay encoded until used.
+    const previous: ArchivedState[] =
+      formatVersion === RECORD_FORMAT_VERSION
+        ? previousBytes.map((b) => new EncodedState(b.slice()))
+        : previousBytes.map(decodeState);
     return new SessionRecord(
       currentBytes === undefined ? undefined : decodeState(currentBytes),
-      previousBytes.map(decodeArchived),
+      previous,
       version,
     );
   }

@@ -7,6 +7,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RECORD_FORMAT_VERSION } from '../../src/constants.js';
 import { isSignalError, SessionRecord, StorageError } from '../../src/index.js';
+import { concatBytes } from '../../src/primitives/index.js';
+import { ProtobufMessage, ProtobufWriter } from '../../src/wire/index.js';
 import {
   decryptText,
   encryptText,
@@ -14,6 +16,7 @@ import {
   expectCleanFailure,
   expectWorking,
   makeTestParty,
+  recordOf,
   send,
   snapshotOf,
   type TestParty,
@@ -154,6 +157,33 @@ describe('other adapter failures', () => {
     );
     bob.store.loadSessionFailure = undefined;
     expect(await decryptText(bob, alice, m)).toBe('x');
+  });
+
+  it('a malformed archived state: the current state still works; a message that needs the archived states is ERR_INVALID_RECORD', async () => {
+    // Bob's record for Alice with its current state and one archived state that does not decode.
+    const saved = (await recordOf(bob, alice)).serialize();
+    const body = new ProtobufMessage(saved.subarray(1), (m: string): never => {
+      throw new Error(m);
+    });
+    const broken = new ProtobufWriter().uint32(1, 4).finish();
+    const record = new ProtobufWriter().bytes(1, body.bytes(1)!).bytes(2, broken).finish();
+    bob.store.storeSession(
+      alice.address,
+      SessionRecord.deserialize(concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), record)),
+    );
+    await expectWorking(alice, bob);
+    expect((await recordOf(bob, alice)).previousStateCount).toBe(1);
+    // A message the current state cannot authenticate falls back to the archived states.
+    const m = await encryptText(alice, bob, 'tampered');
+    const tampered = { ...m, body: m.body.slice() };
+    const at = tampered.body.length - 9;
+    tampered.body[at] = (tampered.body[at] as number) ^ 1;
+    await expectCleanFailure(
+      [bob.store],
+      () => bob.manager.decrypt(alice.address, tampered),
+      'ERR_INVALID_RECORD',
+    );
+    expect(await decryptText(bob, alice, m)).toBe('tampered');
   });
 
   it('misuse (a plaintext that is not bytes, an unknown message type) is a TypeError, nothing written', async () => {

@@ -238,6 +238,54 @@ describe('SessionRecord format version', () => {
   });
 });
 
+describe('SessionRecord archived states are decoded on first use', () => {
+  // A state missing its required fields: the record framing is intact, the state is not.
+  const broken = new ProtobufWriter().uint32(1, 4).finish();
+
+  it('loading, changing the current state and saving carry an archived state over byte for byte', () => {
+    const bytes = handBuiltRecord(handBuiltState(), [handBuiltState({ chains: 2 }), broken]);
+    const loaded = SessionRecord.deserialize(bytes);
+    expect(loaded.previousStateCount).toBe(2);
+    const s = loaded.currentState!;
+    const saved = loaded.withCurrentState({ ...s, previousCounter: 7 }).serialize();
+    const body = new ProtobufMessage(saved.subarray(1), (m: string): never => {
+      throw new Error(m);
+    });
+    const archived = body.repeatedBytes(2);
+    expect(archived.map(bytesToHex)).toEqual(
+      [handBuiltState({ chains: 2 }), broken].map(bytesToHex),
+    );
+    // Archiving the current state keeps them too, behind it; so does promoting a decoded state.
+    const promoted = SessionRecord.deserialize(saved).promoteState({ ...s, previousCounter: 8 });
+    expect(promoted.previousStateCount).toBe(3);
+    expect(promoted.serialize().length).toBeGreaterThan(saved.length);
+  });
+
+  it('a malformed archived state is ERR_INVALID_RECORD when the archived states are read', () => {
+    const loaded = SessionRecord.deserialize(handBuiltRecord(handBuiltState(), [broken]));
+    expect(loaded.currentState).toBeDefined();
+    expectSignalErrorSync(() => loaded.previousStates, 'ERR_INVALID_RECORD', /session record/);
+    // Reading again fails again (nothing half-decoded is kept).
+    expectSignalErrorSync(() => loaded.previousStates, 'ERR_INVALID_RECORD', /session record/);
+  });
+
+  it('decoded on first use, archived states equal what eager decoding gave and re-encode identically', () => {
+    const bytes = handBuiltRecord(handBuiltState({ pending: true }), [
+      handBuiltState({ chains: 3, skippedPerChain: 2 }),
+      handBuiltState({ chains: 1 }),
+    ]);
+    const a = SessionRecord.deserialize(bytes);
+    const b = SessionRecord.deserialize(bytes);
+    expect(a.previousStates).toEqual(b.allStates().slice(1));
+    expect(a.previousStates[0]!.receiverChains).toHaveLength(3);
+    expect(a.previousStates[0]!.receiverChains[0]!.skippedKeys.length).toBe(2);
+    // The same object on every read of one record.
+    expect(a.previousStates).toBe(a.previousStates);
+    expect(SessionRecord.deserialize(a.serialize()).serialize()).toEqual(bytes);
+    expect(SessionRecord.fromStates(a.currentState, a.previousStates).serialize()).toEqual(bytes);
+  });
+});
+
 describe('SessionRecord bounds on load', () => {
   it(`accepts exactly ${String(MAX_RECEIVER_CHAINS)} receiver chains, refuses ${String(MAX_RECEIVER_CHAINS + 1)}`, () => {
     const ok = SessionRecord.deserialize(
@@ -252,15 +300,17 @@ describe('SessionRecord bounds on load', () => {
       'ERR_INVALID_RECORD',
       'invalid record: session record: too many receiver chains',
     );
-    // Also in an archived state.
+    // Also in an archived state, reported when the archived states are decoded (first use).
+    const lazy = SessionRecord.deserialize(
+      handBuiltRecord(handBuiltState(), [handBuiltState(), handBuiltState({ chains: 6 })]),
+    );
+    expect(lazy.previousStateCount).toBe(2);
     expectSignalErrorSync(
-      () =>
-        SessionRecord.deserialize(
-          handBuiltRecord(handBuiltState(), [handBuiltState(), handBuiltState({ chains: 6 })]),
-        ),
+      () => lazy.previousStates,
       'ERR_INVALID_RECORD',
       /too many receiver chains/,
     );
+    expectSignalErrorSync(() => lazy.allStates(), 'ERR_INVALID_RECORD', /too many receiver chains/);
   });
 
   it(`accepts exactly ${String(MAX_MESSAGE_KEYS)} skipped keys per chain, refuses ${String(MAX_MESSAGE_KEYS + 1)}`, () => {
