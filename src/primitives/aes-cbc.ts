@@ -68,7 +68,9 @@ const DEC = new Int32Array(1024);
 }
 
 // Round keys live in these two buffers for the length of one call and are wiped before it
-// returns (the functions are synchronous, so no two calls share them).
+// returns. The functions are synchronous, and they copy every input into a plain array before
+// the first round key is written, so no caller code (a Proxy's trap, a subclass's getter) runs
+// while the buffers are in use and no two calls share them.
 const encryptionKeys = new Int32Array(SCHEDULE_WORDS);
 const decryptionKeys = new Int32Array(SCHEDULE_WORDS);
 
@@ -215,20 +217,20 @@ function finalDecryptWord(a: number, b: number, c: number, d: number): number {
 }
 
 /**
- * Decrypt `input` into `output` (same length, a multiple of 16), chaining from `iv`; the round
- * keys are in {@link decryptionKeys}.
+ * Decrypt `data` in place (a multiple of 16 bytes), chaining from `iv`; the round keys are in
+ * {@link decryptionKeys}.
  */
-function cbcDecryptInto(iv: Uint8Array, input: Uint8Array, output: Uint8Array): void {
+function cbcDecryptInPlace(iv: Uint8Array, data: Uint8Array): void {
   const k = decryptionKeys;
   let p0 = readWord(iv, 0);
   let p1 = readWord(iv, 4);
   let p2 = readWord(iv, 8);
   let p3 = readWord(iv, 12);
-  for (let o = 0; o < input.length; o += 16) {
-    const x0 = readWord(input, o);
-    const x1 = readWord(input, o + 4);
-    const x2 = readWord(input, o + 8);
-    const x3 = readWord(input, o + 12);
+  for (let o = 0; o < data.length; o += 16) {
+    const x0 = readWord(data, o);
+    const x1 = readWord(data, o + 4);
+    const x2 = readWord(data, o + 8);
+    const x3 = readWord(data, o + 12);
     let s0 = x0 ^ (k[0] as number);
     let s1 = x1 ^ (k[1] as number);
     let s2 = x2 ^ (k[2] as number);
@@ -265,10 +267,10 @@ function cbcDecryptInto(iv: Uint8Array, input: Uint8Array, output: Uint8Array): 
       s3 = t3;
     }
     const last = 4 * ROUNDS;
-    writeWord(output, o, finalDecryptWord(s0, s3, s2, s1) ^ (k[last] as number) ^ p0);
-    writeWord(output, o + 4, finalDecryptWord(s1, s0, s3, s2) ^ (k[last + 1] as number) ^ p1);
-    writeWord(output, o + 8, finalDecryptWord(s2, s1, s0, s3) ^ (k[last + 2] as number) ^ p2);
-    writeWord(output, o + 12, finalDecryptWord(s3, s2, s1, s0) ^ (k[last + 3] as number) ^ p3);
+    writeWord(data, o, finalDecryptWord(s0, s3, s2, s1) ^ (k[last] as number) ^ p0);
+    writeWord(data, o + 4, finalDecryptWord(s1, s0, s3, s2) ^ (k[last + 1] as number) ^ p1);
+    writeWord(data, o + 8, finalDecryptWord(s2, s1, s0, s3) ^ (k[last + 2] as number) ^ p2);
+    writeWord(data, o + 12, finalDecryptWord(s3, s2, s1, s0) ^ (k[last + 3] as number) ^ p3);
     p0 = x0;
     p1 = x1;
     p2 = x2;
@@ -285,15 +287,18 @@ export function aes256CbcEncrypt(
   assertBytes(key, 'key', 32);
   assertBytes(iv, 'iv', 16);
   assertBytes(plaintext, 'plaintext');
-  const pad = 16 - (plaintext.length % 16);
-  const out = new Uint8Array(plaintext.length + pad);
+  const k = new Uint8Array(key);
+  const v = new Uint8Array(iv);
+  const n = plaintext.length;
+  const out = new Uint8Array(n + 16 - (n % 16));
   out.set(plaintext);
-  out.fill(pad, plaintext.length);
-  expandKey(key);
+  out.fill(out.length - n, n);
   try {
-    cbcEncryptInPlace(iv, out);
+    expandKey(k);
+    cbcEncryptInPlace(v, out);
   } finally {
     encryptionKeys.fill(0);
+    k.fill(0);
   }
   return out;
 }
@@ -311,14 +316,22 @@ export function aes256CbcDecrypt(
   assertBytes(key, 'key', 32);
   assertBytes(iv, 'iv', 16);
   assertBytes(ciphertext, 'ciphertext');
-  const n = ciphertext.length;
-  if (n === 0 || n % 16 !== 0) return null;
-  const out = new Uint8Array(n);
-  expandDecryptionKey(key);
+  const k = new Uint8Array(key);
+  const v = new Uint8Array(iv);
+  // Decrypted in place: each block is read before its plaintext is written.
+  const out = new Uint8Array(ciphertext);
+  const n = out.length;
+  if (n === 0 || n % 16 !== 0) {
+    k.fill(0);
+    return null;
+  }
   try {
-    cbcDecryptInto(iv, ciphertext, out);
+    expandDecryptionKey(k);
+    cbcDecryptInPlace(v, out);
   } finally {
+    encryptionKeys.fill(0);
     decryptionKeys.fill(0);
+    k.fill(0);
   }
   // PKCS#7: the last byte p must be 1..16 and the last p bytes must all equal p. Accumulate
   // every difference over the final block instead of stopping at the first.

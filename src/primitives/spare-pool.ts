@@ -28,7 +28,7 @@ export class SparePool<T> {
     discard: (value: T) => void,
     capacity: number,
     lifetimeMs: number,
-    now: () => number = Date.now,
+    now: () => number = () => Date.now(),
   ) {
     this.#make = make;
     this.#discard = discard;
@@ -44,12 +44,20 @@ export class SparePool<T> {
 
   /** The oldest value still in date, removed from the pool; expired ones are discarded. */
   take(): T | undefined {
+    this.discardExpired();
+    return this.#values.shift()?.value;
+  }
+
+  /**
+   * Discard the values past their lifetime. There is no timer: this runs on every
+   * {@link take} and whenever the owner calls it, so an expired value is never handed out but
+   * may wait in the pool until then.
+   */
+  discardExpired(): void {
     const now = this.#now();
-    for (;;) {
-      const entry = this.#values.shift();
-      if (entry === undefined) return undefined;
-      if (entry.expires > now) return entry.value;
-      this.#discard(entry.value);
+    // Values are made in order, so the expired ones are at the front.
+    while (this.#values.length > 0 && (this.#values[0] as { expires: number }).expires <= now) {
+      this.#discard((this.#values.shift() as { value: T }).value);
     }
   }
 

@@ -215,6 +215,7 @@ export async function webCryptoX25519Agree(
   assertBytes(privateKey, 'privateKey', 32);
   assertBytes(publicKey, 'publicKey', 32);
   if (ourPublicKey !== undefined) assertBytes(ourPublicKey, 'ourPublicKey', 32);
+  spares.discardExpired();
   if (isLowOrderX25519PublicKey(publicKey)) {
     throw new InvalidKeyError('low-order public key', 'curve25519-public');
   }
@@ -239,9 +240,10 @@ interface NativePair {
 // Key pairs generated ahead of need. Generating one on WebCrypto means a round trip through the
 // platform's worker threads (about 80 µs on Node 20, most of it waiting); a ratchet step that
 // finds one ready skips that wait, and the replacement is generated while the caller goes on.
-// At most SPARE_PAIRS wait, each for SPARE_MS at most; an expired one is wiped unused. They are
-// fresh random keys that nothing has used yet: holding them is like holding the session state
-// they will join.
+// At most SPARE_PAIRS wait. One older than SPARE_MS is never handed out: it is wiped at the next
+// native X25519 call (there is no timer, which would keep a process alive). They are fresh
+// random keys that nothing has used: holding one is like holding the session state it joins,
+// and one that expires unused protects nothing.
 const SPARE_PAIRS = 2;
 const SPARE_MS = 60 * 1000;
 const spares = new SparePool<NativePair>(

@@ -39,7 +39,7 @@ import {
   spqrRecv,
   spqrSend,
 } from '../spqr/index.js';
-import type { SessionRecord } from '../state/index.js';
+import { archivedStateAt, type SessionRecord } from '../state/index.js';
 import {
   attachMac,
   encodePreKeySignalMessage,
@@ -291,7 +291,7 @@ export function decryptWithRecord(
   ctx: CipherContext,
 ): RecordDecryptResult {
   const current = record.currentState;
-  if (current === undefined && record.previousStates.length === 0) {
+  if (current === undefined && record.previousStateCount === 0) {
     throw new SessionNotFoundError(ctx.remoteAddress.toString(), 'decrypt');
   }
   let firstError: unknown;
@@ -311,9 +311,16 @@ export function decryptWithRecord(
       return { record: record.withCurrentState(r.state), plaintext: r.plaintext, state: r.state };
     }
   }
-  const previous = record.previousStates;
-  for (let i = 0; i < previous.length; i++) {
-    const r = attempt(previous[i] as SessionState);
+  // Archived states are decoded one at a time, as needed; a malformed one does not keep the
+  // others from being tried, and is reported only when none of them decrypts.
+  let malformed: InvalidRecordError | undefined;
+  for (let i = 0; i < record.previousStateCount; i++) {
+    const state = archivedStateAt(record, i);
+    if (state instanceof InvalidRecordError) {
+      malformed ??= state;
+      continue;
+    }
+    const r = attempt(state);
     if (r !== undefined) {
       return {
         record: record.promoteArchivedState(i, r.state),
@@ -328,5 +335,7 @@ export function decryptWithRecord(
   if (isSignalError(firstError, 'ERR_INVALID_MESSAGE') && firstError.message === SPQR_FAILURE) {
     throw firstError;
   }
+  // The message may have been for the state that cannot be read: say that the record is damaged.
+  if (malformed !== undefined) throw malformed;
   throw new InvalidMessageError('decryption failed', 'whisper');
 }

@@ -13,6 +13,7 @@
 import { CIPHERTEXT_MESSAGE_CURRENT_VERSION } from '../constants.js';
 import {
   InvalidMessageError,
+  InvalidRecordError,
   isSignalError,
   MissingPreKeyError,
   SessionNotFoundError,
@@ -34,7 +35,7 @@ import { type RandomSource, secureRandom, webCryptoX25519Available } from '../pr
 import { agreeAsResponder } from '../agreement/index.js';
 import { initializeResponderState, type SessionState } from '../ratchet/index.js';
 import { initialPqRatchetState, type SpqrStatus, spqrStatus } from '../spqr/index.js';
-import { SessionRecord } from '../state/index.js';
+import { archivedStateAt, SessionRecord } from '../state/index.js';
 import type {
   ApplicationWrite,
   ChangeSet,
@@ -129,6 +130,29 @@ async function callStore<T>(operation: string, fn: () => T | Promise<T>): Promis
 
 function versionOf(record: SessionRecord | null): number | null | undefined {
   return record === null ? null : record.version;
+}
+
+/**
+ * The state of `record` that a PreKey message continues (same message version and base key):
+ * the current state, or an archived one with its index. Archived states are decoded one at a
+ * time; one that cannot be read cannot match and is skipped, so a damaged archived state does
+ * not block the current session or a new one.
+ */
+function findStateByBaseKey(
+  record: SessionRecord,
+  message: PreKeySignalMessage,
+): { state: SessionState; archivedIndex?: number } | undefined {
+  const matches = (s: SessionState): boolean =>
+    s.version === message.messageVersion && s.aliceBaseKey.equals(message.baseKey);
+  const current = record.currentState;
+  if (current !== undefined && matches(current)) return { state: current };
+  for (let i = 0; i < record.previousStateCount; i++) {
+    const state = archivedStateAt(record, i);
+    if (!(state instanceof InvalidRecordError) && matches(state)) {
+      return { state, archivedIndex: i };
+    }
+  }
+  return undefined;
 }
 
 /** Carries the application's own error through the store, so decrypt rejects with it. */
@@ -401,14 +425,11 @@ export class SessionManager {
       const ctx = this.#context(address);
 
       // A retransmission (or a later message) of a session we already have: same base key.
-      const states = record.allStates();
-      const existing = states.findIndex(
-        (s) => s.version === message.messageVersion && s.aliceBaseKey.equals(message.baseKey),
-      );
+      const existing = findStateByBaseKey(record, message);
       let changes: ChangeSet;
       let plaintext: Uint8Array;
-      if (existing >= 0) {
-        const state = states[existing] as SessionState;
+      if (existing !== undefined) {
+        const { state, archivedIndex } = existing;
         const r = this.#decryptPreKeyInner(state, message, {
           ...ctx,
           nextRatchetKeyPair: await this.#prepareRatchetStep(
@@ -417,12 +438,9 @@ export class SessionManager {
           ),
         });
         const next =
-          existing === 0 && record.currentState !== undefined
+          archivedIndex === undefined
             ? record.withCurrentState(r.state)
-            : record.promoteArchivedState(
-                record.currentState === undefined ? existing : existing - 1,
-                r.state,
-              );
+            : record.promoteArchivedState(archivedIndex, r.state);
         plaintext = r.plaintext;
         changes = { ...EMPTY_CHANGES, sessions: [{ address, record: next, expectedVersion }] };
       } else {

@@ -4,4 +4,4 @@
  * @module
  */
 export { KyberPreKeyRecord, PreKeyRecord, SignedPreKeyRecord } from './prekey-records.js';
-export { SessionRecord, sessionRecordBytes } from './session-record.js';
+export { archivedStateAt, SessionRecord, sessionRecordBytes } from './session-record.js';

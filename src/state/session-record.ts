@@ -4,7 +4,9 @@
  * leaves the caller's copy untouched.
  *
  * Stored format (local only): `RECORD_FORMAT_VERSION ‖ protobuf Record`, see
- * `docs/storage.md`. Deserialization bounds every count (chains, skipped keys, archived states).
+ * `docs/storage.md`. Deserialization bounds every count (chains, skipped keys, archived states)
+ * of the current state and the number of archived states; each archived state is bounded and
+ * checked when it is first decoded.
  *
  * @module
  */
@@ -27,6 +29,7 @@ import { installInspect, REDACTED } from '../keys/index.js';
 import type { ChainKey, PendingPreKey, ReceiverChain, SessionState } from '../ratchet/index.js';
 import { decodePqRatchetState, writePqRatchetState } from '../spqr/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
+import { InvalidRecordError } from '../errors.js';
 import { decodeKey, openRecord, recordFail, recordWriter } from './codec.js';
 
 const KIND = 'session record';
@@ -34,6 +37,8 @@ const fail = recordFail(KIND);
 
 /** The cached serialized bytes of a record, reached only through {@link sessionRecordBytes}. */
 let bytesOfRecord: (record: SessionRecord) => Uint8Array;
+/** A record's archived entries, reached only through {@link archivedStateAt}. */
+let entriesOf: (record: SessionRecord) => readonly ArchivedState[];
 
 /**
  * An archived state still in its stored encoding: loading a record does not decode its archived
@@ -52,7 +57,11 @@ class EncodedState {
 
   /** @throws {InvalidRecordError} `ERR_INVALID_RECORD` when the encoding is malformed */
   get state(): SessionState {
-    this.#decoded ??= decodeKnownState(this.encoded);
+    if (this.#decoded === undefined) {
+      this.#decoded = decodeState(this.encoded);
+      // Its encoding is known already (and private): no second copy for the cache.
+      encodings.set(this.#decoded, this.encoded);
+    }
     return this.#decoded;
   }
 }
@@ -184,6 +193,7 @@ export class SessionRecord {
 
   static {
     bytesOfRecord = (record) => record.#bytes();
+    entriesOf = (record) => record.#previous;
   }
 
   #bytes(): Uint8Array {
@@ -272,9 +282,10 @@ function archived(state: SessionState): SessionState {
 /**
  * The encoding of archived states, by state object. States are immutable, so a state that is
  * still the same object encodes to the same bytes: an archived state, which every operation
- * carries over unchanged, is encoded once (or not at all when it was loaded) instead of on every
- * save. The current state changes with nearly every operation and is not cached. The bytes are
- * private copies, never handed out.
+ * carries over unchanged, is encoded once instead of on every save (a loaded one is not encoded
+ * at all: it stays an `EncodedState` unless it is decoded, and then its stored bytes are
+ * recorded here). The current state changes with nearly every operation and is not cached. The
+ * bytes are private copies, never handed out.
  *
  * A loaded archived state is saved again as it was read, so fields this version does not know
  * survive in it (as protobuf's unknown fields do), but only within one record format: states
@@ -289,12 +300,6 @@ function encodedState(s: SessionState): Uint8Array {
     encodings.set(s, bytes);
   }
   return bytes;
-}
-
-function decodeKnownState(bytes: Uint8Array): SessionState {
-  const state = decodeState(bytes);
-  encodings.set(state, bytes.slice());
-  return state;
 }
 
 function encodeChainKey(
@@ -435,6 +440,29 @@ function decodeState(bytes: Uint8Array): SessionState {
     // Absent in format 1 (before SPQR) and for sessions that run without SPQR: the V0 state.
     pqRatchet: decodePqRatchetState(m.bytes(12) ?? new Uint8Array(0)),
   };
+}
+
+/**
+ * The archived state at `index` of `record`, decoded now if it is still encoded, or the
+ * `InvalidRecordError` its encoding gives: for callers that try archived states one at a time
+ * and must not let one malformed state stop the others.
+ *
+ * @throws {RangeError} when `index` is not below `record.previousStateCount`
+ * @internal
+ */
+export function archivedStateAt(
+  record: SessionRecord,
+  index: number,
+): SessionState | InvalidRecordError {
+  const entry = entriesOf(record)[index];
+  if (entry === undefined) throw new RangeError(`no archived state ${String(index)}`);
+  if (!(entry instanceof EncodedState)) return entry;
+  try {
+    return entry.state;
+  } catch (e) {
+    if (e instanceof InvalidRecordError) return e;
+    throw e;
+  }
 }
 
 /**

@@ -417,6 +417,8 @@ async function useSessionRecord(
   const d = decodeOutcome(`${where} deserialize`, () => SessionRecord.deserialize(bytes));
   if (!d.ok) return `deserialize ${d.code}`;
   fixedPoint(where, d.value, (b) => SessionRecord.deserialize(b));
+  // Archived states are decoded on first use, not on load: decode them here too.
+  const archived = decodeOutcome(`${where} archived states`, () => d.value.previousStates);
   const sender = partyOf(f, s.sender);
   const { store, manager } = receiverStore(f, s.receiver, undefined, undefined);
   store.saveIdentity(sender.address, sender.identity.publicKey);
@@ -432,7 +434,7 @@ async function useSessionRecord(
   const e = await guarded(`${where} encrypt`, [store], () =>
     manager.encrypt(sender.address, REPLY),
   );
-  return `${info.ok ? '' : `status ${info.code}, `}${r.ok ? 'decrypted' : r.code}, encrypt ${e.ok ? 'ok' : e.code}`;
+  return `${archived.ok ? '' : `archived ${archived.code}, `}${info.ok ? '' : `status ${info.code}, `}${r.ok ? 'decrypted' : r.code}, encrypt ${e.ok ? 'ok' : e.code}`;
 }
 
 // ------------------------------------------------------------------------------------------

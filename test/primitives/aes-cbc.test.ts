@@ -142,6 +142,38 @@ describe('AES-256-CBC behaviour', () => {
     expect(bytesToHex(ct.subarray(0, 16))).toBe('8ea2b7ca516745bfeafc49904b496089');
   });
 
+  it('caller code that runs while inputs are read cannot reach the shared round keys', () => {
+    // A subclass getter and Proxy traps can run code in the middle of a call; inputs are copied
+    // before the first round key is written, so a nested call cannot disturb the outer one.
+    const k = new Uint8Array(32).map((_, j) => j + 1);
+    const i = new Uint8Array(16).map((_, j) => 0x40 + j);
+    const pt = new Uint8Array(48).map((_, j) => j * 7);
+    const expected = cbc(k, i).encrypt(pt);
+    const nested = (): void => {
+      aes256CbcEncrypt(new Uint8Array(32).fill(9), new Uint8Array(16), new Uint8Array(5));
+      aes256CbcDecrypt(new Uint8Array(32).fill(9), new Uint8Array(16), new Uint8Array(16));
+    };
+    class Sneaky extends Uint8Array {
+      override get length(): number {
+        nested();
+        return super.length;
+      }
+    }
+    const sneaky = new Sneaky(expected.length);
+    sneaky.set(expected);
+    expect(aes256CbcDecrypt(k, i, sneaky)).toEqual(pt);
+    const trap = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(t, p) {
+          nested();
+          const v: unknown = Reflect.get(t, p);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+        },
+      });
+    expect(aes256CbcEncrypt(trap(k.slice()), trap(i.slice()), trap(pt.slice()))).toEqual(expected);
+    expect(aes256CbcDecrypt(trap(k.slice()), trap(i.slice()), trap(expected.slice()))).toEqual(pt);
+  });
+
   it('returns null for any length that is not a positive multiple of 16', () => {
     for (const n of [0, 1, 15, 17, 31, 33]) {
       expect(aes256CbcDecrypt(key, iv, new Uint8Array(n))).toBeNull();

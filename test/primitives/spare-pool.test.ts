@@ -61,6 +61,28 @@ describe('SparePool', () => {
     expect(pool.size).toBe(0);
   });
 
+  it('discardExpired drops only the values past their lifetime, oldest first', async () => {
+    let now = 0;
+    let n = 0;
+    const discarded: number[] = [];
+    const pool = new SparePool(
+      () => Promise.resolve(++n),
+      (v) => discarded.push(v),
+      2,
+      1000,
+      () => now,
+    );
+    await pool.refill(); // 1 and 2, both made at 0
+    pool.take(); // 1
+    now = 500;
+    await pool.refill(); // 3, made at 500
+    now = 1000;
+    pool.discardExpired();
+    expect(discarded).toEqual([2]);
+    expect(pool.size).toBe(1);
+    expect(pool.take()).toBe(3);
+  });
+
   it('clear discards every ready value', async () => {
     const c = counter();
     const discarded: number[] = [];

@@ -176,7 +176,8 @@ describe('other adapter failures', () => {
     // A message the current state cannot authenticate falls back to the archived states.
     const m = await encryptText(alice, bob, 'tampered');
     const tampered = { ...m, body: m.body.slice() };
-    const at = tampered.body.length - 9;
+    // One bit of the MAC: the current state refuses it, then the archived states are tried.
+    const at = tampered.body.length - 1;
     tampered.body[at] = (tampered.body[at] as number) ^ 1;
     await expectCleanFailure(
       [bob.store],
@@ -184,6 +185,46 @@ describe('other adapter failures', () => {
       'ERR_INVALID_RECORD',
     );
     expect(await decryptText(bob, alice, m)).toBe('tampered');
+  });
+
+  it('a malformed archived state blocks neither PreKey messages nor an older archived state', async () => {
+    const broken = new ProtobufWriter().uint32(1, 4).finish();
+    /** Bob's record for Alice rebuilt with `broken` inserted first among its archived states. */
+    const injectBroken = async (): Promise<void> => {
+      const body = new ProtobufMessage(
+        (await recordOf(bob, alice)).serialize().subarray(1),
+        (m) => {
+          throw new Error(m);
+        },
+      );
+      const w = new ProtobufWriter().bytes(1, body.bytes(1)!).bytes(2, broken);
+      for (const a of body.repeatedBytes(2)) w.bytes(2, a);
+      bob.store.storeSession(
+        alice.address,
+        SessionRecord.deserialize(concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), w.finish())),
+      );
+    };
+    await injectBroken();
+    // A message of the old session, delivered after the reset below.
+    const late = await encryptText(alice, bob, 'late, old session');
+    // Alice starts over: both of her PreKey messages reach Bob before he replies.
+    await alice.manager.processPreKeyBundle(bob.address, await bob.bundle());
+    const first = await encryptText(alice, bob, 'new session 1');
+    const second = await encryptText(alice, bob, 'new session 2');
+    expect([first.type, second.type]).toEqual(['prekey', 'prekey']);
+    expect(await decryptText(bob, alice, first)).toBe('new session 1');
+    expect(await decryptText(bob, alice, second)).toBe('new session 2');
+    await expectWorking(alice, bob);
+    // Now the old session is archived behind the malformed state: [broken, old, broken].
+    await injectBroken();
+    expect((await recordOf(bob, alice)).previousStateCount).toBe(3);
+    expect(await decryptText(bob, alice, late)).toBe('late, old session');
+    // The old session was promoted; the malformed states are still carried, byte for byte.
+    const after = await recordOf(bob, alice);
+    expect(after.previousStateCount).toBe(3);
+    expect(() => after.previousStates).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_RECORD' }),
+    );
   });
 
   it('misuse (a plaintext that is not bytes, an unknown message type) is a TypeError, nothing written', async () => {

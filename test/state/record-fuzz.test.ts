@@ -24,7 +24,15 @@ interface Codec {
 }
 
 const codecs: Codec[] = [
-  { name: 'SessionRecord', deserialize: (b) => SessionRecord.deserialize(b) },
+  {
+    name: 'SessionRecord',
+    // Archived states are decoded on first use, not on load: read them, so they are checked too.
+    deserialize: (b) => {
+      const record = SessionRecord.deserialize(b);
+      expect(record.previousStates).toHaveLength(record.previousStateCount);
+      return record;
+    },
+  },
   { name: 'PreKeyRecord', deserialize: (b) => PreKeyRecord.deserialize(b) },
   { name: 'SignedPreKeyRecord', deserialize: (b) => SignedPreKeyRecord.deserialize(b) },
   { name: 'KyberPreKeyRecord', deserialize: (b) => KyberPreKeyRecord.deserialize(b) },
