@@ -132,7 +132,8 @@ const PRIVATE_HANDLES = 16;
 const PRIVATE_HANDLE_MS = 10 * 60 * 1000;
 const PUBLIC_HANDLES = 16;
 const privateHandles = new Map<string, { handle: unknown; uses: number; expires: number }>();
-const publicHandles = new Map<string, unknown>();
+// Kept as promises, so agreements with one peer key that start together share one import.
+const publicHandles = new Map<string, Promise<unknown>>();
 
 /** Drop private handles past their time. */
 function expirePrivateHandles(now: number): void {
@@ -161,12 +162,16 @@ function takePrivateHandle(ourPublicKey: Uint8Array): unknown {
   return entry.handle;
 }
 
-async function publicHandle(s: Subtle, publicKey: Uint8Array): Promise<unknown> {
+function publicHandle(s: Subtle, publicKey: Uint8Array): Promise<unknown> {
   const id = toHex(publicKey);
   const cached = publicHandles.get(id);
   if (cached !== undefined) return cached;
-  const handle = await s.importKey('raw', publicKey, ALG, false, []);
+  const handle = s.importKey('raw', publicKey, ALG, false, []);
   remember(publicHandles, id, handle, PUBLIC_HANDLES);
+  // A failed import is not kept: the next agreement with this key tries again.
+  handle.catch(() => {
+    if (publicHandles.get(id) === handle) publicHandles.delete(id);
+  });
   return handle;
 }
 
