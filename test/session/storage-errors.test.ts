@@ -109,6 +109,20 @@ describe.each([
   });
 });
 
+/** Bob's record for Alice rebuilt with an undecodable state first among its archived states. */
+async function injectBrokenArchivedState(): Promise<void> {
+  const broken = new ProtobufWriter().uint32(1, 4).finish();
+  const body = new ProtobufMessage((await recordOf(bob, alice)).serialize().subarray(1), (m) => {
+    throw new Error(m);
+  });
+  const w = new ProtobufWriter().bytes(1, body.bytes(1)!).bytes(2, broken);
+  for (const a of body.repeatedBytes(2)) w.bytes(2, a);
+  bob.store.storeSession(
+    alice.address,
+    SessionRecord.deserialize(concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), w.finish())),
+  );
+}
+
 describe('other adapter failures', () => {
   it('loadSession throwing → ERR_STORAGE "loadSession"', async () => {
     const m = await encryptText(alice, bob, 'x');
@@ -161,16 +175,7 @@ describe('other adapter failures', () => {
 
   it('a malformed archived state: the current state still works; a message that needs the archived states is ERR_INVALID_RECORD', async () => {
     // Bob's record for Alice with its current state and one archived state that does not decode.
-    const saved = (await recordOf(bob, alice)).serialize();
-    const body = new ProtobufMessage(saved.subarray(1), (m: string): never => {
-      throw new Error(m);
-    });
-    const broken = new ProtobufWriter().uint32(1, 4).finish();
-    const record = new ProtobufWriter().bytes(1, body.bytes(1)!).bytes(2, broken).finish();
-    bob.store.storeSession(
-      alice.address,
-      SessionRecord.deserialize(concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), record)),
-    );
+    await injectBrokenArchivedState();
     await expectWorking(alice, bob);
     expect((await recordOf(bob, alice)).previousStateCount).toBe(1);
     // A message the current state cannot authenticate falls back to the archived states.
@@ -188,23 +193,7 @@ describe('other adapter failures', () => {
   });
 
   it('a malformed archived state blocks neither PreKey messages nor an older archived state', async () => {
-    const broken = new ProtobufWriter().uint32(1, 4).finish();
-    /** Bob's record for Alice rebuilt with `broken` inserted first among its archived states. */
-    const injectBroken = async (): Promise<void> => {
-      const body = new ProtobufMessage(
-        (await recordOf(bob, alice)).serialize().subarray(1),
-        (m) => {
-          throw new Error(m);
-        },
-      );
-      const w = new ProtobufWriter().bytes(1, body.bytes(1)!).bytes(2, broken);
-      for (const a of body.repeatedBytes(2)) w.bytes(2, a);
-      bob.store.storeSession(
-        alice.address,
-        SessionRecord.deserialize(concatBytes(Uint8Array.of(RECORD_FORMAT_VERSION), w.finish())),
-      );
-    };
-    await injectBroken();
+    await injectBrokenArchivedState();
     // A message of the old session, delivered after the reset below.
     const late = await encryptText(alice, bob, 'late, old session');
     // Alice starts over: both of her PreKey messages reach Bob before he replies.
@@ -216,7 +205,7 @@ describe('other adapter failures', () => {
     expect(await decryptText(bob, alice, second)).toBe('new session 2');
     await expectWorking(alice, bob);
     // Now the old session is archived behind the malformed state: [broken, old, broken].
-    await injectBroken();
+    await injectBrokenArchivedState();
     expect((await recordOf(bob, alice)).previousStateCount).toBe(3);
     expect(await decryptText(bob, alice, late)).toBe('late, old session');
     // The old session was promoted; the malformed states are still carried, byte for byte.
