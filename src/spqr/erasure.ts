@@ -233,6 +233,48 @@ function lagrangeAt(message: Uint8Array, j: number, n: number, x: number): numbe
   return n === 0 ? 0 : gfMul(ell, sum);
 }
 
+let adoptEncoder: (bytes: Uint8Array) => ChunkEncoder;
+let encoderParts: (encoder: ChunkEncoder) => readonly [Uint8Array, Uint8Array];
+let adoptDecoder: (bytes: Uint8Array) => ChunkDecoder;
+let decoderBytes: (decoder: ChunkDecoder) => Uint8Array;
+
+/**
+ * For the SPQR state codec, which parses a private copy of a stored state: an encoder or decoder
+ * built on `bytes` as they are (views into them, no copy). `bytes` must not be reachable by
+ * anyone else. Same checks and errors as `deserialize`.
+ *
+ * @internal
+ */
+export function encoderFromOwnedBytes(bytes: Uint8Array): ChunkEncoder {
+  return adoptEncoder(bytes);
+}
+
+/** @internal See {@link encoderFromOwnedBytes}. */
+export function decoderFromOwnedBytes(bytes: Uint8Array): ChunkDecoder {
+  return adoptDecoder(bytes);
+}
+
+/**
+ * An encoder's serialized form as two pieces, its 5-byte header and its message (the encoder's
+ * own bytes, not a copy: read only, and only until the next write), so that a writer can copy
+ * the message once, into its output.
+ *
+ * @internal
+ */
+export function serializedEncoderParts(encoder: ChunkEncoder): readonly [Uint8Array, Uint8Array] {
+  return encoderParts(encoder);
+}
+
+/**
+ * A decoder's serialized form: its own bytes when it has not changed since it was parsed (read
+ * only, not a copy), otherwise new bytes.
+ *
+ * @internal
+ */
+export function serializedDecoderView(decoder: ChunkDecoder): Uint8Array {
+  return decoderBytes(decoder);
+}
+
 /**
  * Hands out the chunks of one message. Immutable: {@link ChunkEncoder.nextChunk} returns the
  * chunk together with the encoder for the next one.
@@ -363,6 +405,11 @@ export class ChunkEncoder {
    */
   static deserialize(bytes: Uint8Array): ChunkEncoder {
     assertBytes(bytes, 'serialized encoder');
+    return ChunkEncoder.#parse(bytes.slice());
+  }
+
+  /** Parse `bytes`, which the new encoder keeps (views into it, no copy). */
+  static #parse(bytes: Uint8Array): ChunkEncoder {
     const kind = 'erasure encoder';
     if (bytes.length < 5) corrupt(kind, 'truncated');
     if (bytes[0] !== ENCODER_LAYOUT) corrupt(kind, `unknown layout ${String(bytes[0])}`);
@@ -370,7 +417,22 @@ export class ChunkEncoder {
     if (!isValidLength(length)) corrupt(kind, `bad message length ${String(length)}`);
     if (bytes.length !== 5 + length) corrupt(kind, 'length mismatch');
     const nextIndex = ((bytes[3] as number) << 8) | (bytes[4] as number);
-    return ChunkEncoder.#make(bytes.slice(5), pointsNeeded(length), nextIndex);
+    return ChunkEncoder.#make(bytes.subarray(5), pointsNeeded(length), nextIndex);
+  }
+
+  static {
+    adoptEncoder = (bytes) => ChunkEncoder.#parse(bytes);
+    encoderParts = (e) => {
+      const length = e.#message.length;
+      const header = Uint8Array.of(
+        ENCODER_LAYOUT,
+        length >>> 8,
+        length & 0xff,
+        e.#nextIndex >>> 8,
+        e.#nextIndex & 0xff,
+      );
+      return [header, e.#message];
+    };
   }
 
   /** Public summary only; the message stays out of logs. */
@@ -394,14 +456,19 @@ installInspect(ChunkEncoder);
 // Decoder
 // ------------------------------------------------------------------------------------------
 
-/** Stored points of one polynomial, in strictly increasing x. Never mutated once built. @internal */
+/**
+ * Stored points of one polynomial, in strictly increasing x. Never mutated once built. Plain
+ * arrays rather than `Uint16Array`s: a decoder holds up to 72 points per polynomial, and V8 puts
+ * every typed array over 64 bytes in a buffer of its own, which costs about a microsecond to
+ * allocate; adding a chunk builds up to 32 of these arrays. @internal
+ */
 interface Points {
-  readonly xs: Uint16Array;
-  readonly ys: Uint16Array;
+  readonly xs: readonly number[];
+  readonly ys: readonly number[];
 }
 
 /** Position of `x` in sorted `xs`, or where it would be inserted. @internal */
-function lowerBound(xs: Uint16Array, x: number): number {
+function lowerBound(xs: readonly number[], x: number): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {
@@ -413,7 +480,7 @@ function lowerBound(xs: Uint16Array, x: number): number {
 }
 
 /** The empty point set, shared by every polynomial with no points yet. @internal */
-const NO_POINTS: Points = { xs: new Uint16Array(0), ys: new Uint16Array(0) };
+const NO_POINTS: Points = { xs: [], ys: [] };
 
 /**
  * Check the points of a serialized decoder (`bytes` as {@link ChunkDecoder.serialize} writes it,
@@ -433,8 +500,8 @@ function readPoints(bytes: Uint8Array, needed: readonly number[], build: boolean
     const n = needed[j] as number;
     if (count > 2 * n) corrupt(kind, `too many points for polynomial ${String(j)}`);
     if (at + 4 * count > bytes.length) corrupt(kind, 'truncated');
-    const xs = build ? new Uint16Array(count) : undefined;
-    const ys = build ? new Uint16Array(count) : undefined;
+    const xs: number[] | undefined = build ? [] : undefined;
+    const ys: number[] | undefined = build ? [] : undefined;
     let beyond = 0;
     let previous = -1;
     for (let k = 0; k < count; k++) {
@@ -445,8 +512,8 @@ function readPoints(bytes: Uint8Array, needed: readonly number[], build: boolean
       previous = x;
       if (x >= n) beyond++;
       if (xs !== undefined && ys !== undefined) {
-        xs[k] = x;
-        ys[k] = y;
+        xs.push(x);
+        ys.push(y);
       }
     }
     // A point at x ≥ nⱼ is only kept while fewer than nⱼ points are stored.
@@ -568,14 +635,14 @@ export class ChunkDecoder {
         ys[at] = y;
         next = { xs: current.xs, ys };
       } else {
-        const xs = new Uint16Array(count + 1);
-        const ys = new Uint16Array(count + 1);
-        xs.set(current.xs.subarray(0, at));
-        ys.set(current.ys.subarray(0, at));
-        xs[at] = index;
-        ys[at] = y;
-        xs.set(current.xs.subarray(at), at + 1);
-        ys.set(current.ys.subarray(at), at + 1);
+        const xs = current.xs.slice(0, at);
+        const ys = current.ys.slice(0, at);
+        xs.push(index);
+        ys.push(y);
+        for (let k = at; k < count; k++) {
+          xs.push(current.xs[k] as number);
+          ys.push(current.ys[k] as number);
+        }
         next = { xs, ys };
       }
       points ??= stored.slice();
@@ -668,6 +735,11 @@ export class ChunkDecoder {
    */
   static deserialize(bytes: Uint8Array): ChunkDecoder {
     assertBytes(bytes, 'serialized decoder');
+    return ChunkDecoder.#parse(bytes.slice());
+  }
+
+  /** Parse `bytes`, which the new decoder keeps as its serialized form (no copy). */
+  static #parse(bytes: Uint8Array): ChunkDecoder {
     const kind = 'erasure decoder';
     if (bytes.length < 3) corrupt(kind, 'truncated');
     if (bytes[0] !== DECODER_LAYOUT) corrupt(kind, `unknown layout ${String(bytes[0])}`);
@@ -676,7 +748,13 @@ export class ChunkDecoder {
     const needed = pointsNeeded(length);
     // Checked in full now; the points themselves are built only when something needs them.
     readPoints(bytes, needed, false);
-    return ChunkDecoder.#make(length, needed, undefined, bytes.slice());
+    return ChunkDecoder.#make(length, needed, undefined, bytes);
+  }
+
+  static {
+    adoptDecoder = (bytes) => ChunkDecoder.#parse(bytes);
+    decoderBytes = (d) =>
+      d.#points === undefined && d.#serialized !== undefined ? d.#serialized : d.serialize();
   }
 
   /** Public summary only; point values stay out of logs. */

@@ -27,7 +27,14 @@ import {
 import { IndexedKeys, packedKeyBytes } from '../keys/index.js';
 import { ProtobufMessage, ProtobufWriter } from '../wire/index.js';
 import { type ChainHalf, type ChainLink, type SpqrChain, type SpqrDirection } from './chain.js';
-import { ChunkDecoder, ChunkEncoder } from './erasure.js';
+import {
+  type ChunkDecoder,
+  type ChunkEncoder,
+  decoderFromOwnedBytes,
+  encoderFromOwnedBytes,
+  serializedDecoderView,
+  serializedEncoderParts,
+} from './erasure.js';
 import type { PqRatchetState, VersionNegotiation } from './pq-ratchet.js';
 import type { SckaKind, SckaState } from './scka.js';
 
@@ -172,7 +179,11 @@ function encodeScka(s: SckaState): ProtobufWriter {
           : 'sendingCt2' in s
             ? s.sendingCt2
             : undefined;
-  if (encoder !== undefined) w.bytes(10, encoder.serialize());
+  if (encoder !== undefined) {
+    // Header and message as pieces: the message is copied once, into the record.
+    const [header, message] = serializedEncoderParts(encoder);
+    w.message(10, new ProtobufWriter().raw(header).raw(message));
+  }
   const decoder =
     'receivingCt1' in s
       ? s.receivingCt1
@@ -183,7 +194,7 @@ function encodeScka(s: SckaState): ProtobufWriter {
           : 'receivingEk' in s
             ? s.receivingEk
             : undefined;
-  if (decoder !== undefined) w.bytes(11, decoder.serialize());
+  if (decoder !== undefined) w.bytes(11, serializedDecoderView(decoder));
   return w;
 }
 
@@ -197,10 +208,11 @@ function decodeScka(bytes: Uint8Array): SckaState {
     epoch,
     auth: { rootKey: m.requiredBytes(3, 32).slice(), macKey: m.requiredBytes(4, 32).slice() },
   };
-  const ek = (): Uint8Array => m.requiredBytes(5, MLKEM768_EK_LENGTH).slice();
-  const dk = (): Uint8Array => m.requiredBytes(6, MLKEM768_DK_LENGTH).slice();
-  const header = (): Uint8Array => m.requiredBytes(7, MLKEM768_HEADER_LENGTH).slice();
-  const ct1 = (): Uint8Array => m.requiredBytes(8, MLKEM768_CT1_LENGTH).slice();
+  // `bytes` is a private copy (see decodePqRatchetState): fields are views into it.
+  const ek = (): Uint8Array => m.requiredBytes(5, MLKEM768_EK_LENGTH);
+  const dk = (): Uint8Array => m.requiredBytes(6, MLKEM768_DK_LENGTH);
+  const header = (): Uint8Array => m.requiredBytes(7, MLKEM768_HEADER_LENGTH);
+  const ct1 = (): Uint8Array => m.requiredBytes(8, MLKEM768_CT1_LENGTH);
   const encaps = (): ReturnType<typeof decodeEncapsState> => {
     try {
       return decodeEncapsState(m.requiredBytes(9));
@@ -208,8 +220,8 @@ function decodeScka(bytes: Uint8Array): SckaState {
       return fail('bad encapsulation state');
     }
   };
-  const encoder = (): ChunkEncoder => ChunkEncoder.deserialize(m.requiredBytes(10));
-  const decoder = (): ChunkDecoder => ChunkDecoder.deserialize(m.requiredBytes(11));
+  const encoder = (): ChunkEncoder => encoderFromOwnedBytes(m.requiredBytes(10));
+  const decoder = (): ChunkDecoder => decoderFromOwnedBytes(m.requiredBytes(11));
   switch (kind) {
     case 'keys-unsampled':
       return { kind, ...base };
@@ -272,7 +284,11 @@ export function writePqRatchetState(state: PqRatchetState): ProtobufWriter | und
  */
 export function decodePqRatchetState(bytes: Uint8Array): PqRatchetState {
   if (bytes.length === 0) return { scka: undefined, chain: undefined, negotiation: undefined };
-  const m = new ProtobufMessage(bytes, fail);
+  // One private copy, which the decoded state's large fields (ML-KEM keys, the erasure encoder's
+  // message and the decoder's points) are views into: in V8 every typed array over 64 bytes has
+  // a buffer of its own that costs about a microsecond to allocate, and copying each field
+  // separately made several per record load.
+  const m = new ProtobufMessage(bytes.slice(), fail);
   const chain = m.bytes(2);
   const negotiation = m.bytes(3);
   if (chain === undefined && negotiation === undefined) fail('neither chain nor negotiation');

@@ -57,6 +57,11 @@ function checkStored(duo: Duo, party: Party, c: { checks: number }, conv: Conver
   expect(hex(twice), 'serialize → deserialize → serialize').toBe(hex(once));
   // Deserialized twice, still the same (no hidden state in the decoder).
   expect(hex(encodePqRatchetState(decodePqRatchetState(twice)))).toBe(hex(once));
+  // The decoded state owns its bytes: overwriting the input afterwards changes nothing.
+  const scratch = once.slice();
+  const fromScratch = decodePqRatchetState(scratch);
+  scratch.fill(0xa5);
+  expect(hex(encodePqRatchetState(fromScratch))).toBe(hex(once));
   // And the decoded state behaves exactly like the original one.
   const original = spqrSend(pq, seededRandom(c.checks));
   const restored = spqrSend(decoded, seededRandom(c.checks));
