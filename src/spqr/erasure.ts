@@ -212,25 +212,36 @@ function weightsFor(n: number): Uint16Array {
 }
 
 /**
- * The value at `x ≥ n` of the polynomial through the message's symbols of polynomial `j` at
- * `x = 0..n−1`: the Lagrange form `ℓ(x) · Σ_k w_k·y_k / (x − x_k)` with `ℓ(x) = Π_k (x − x_k)`.
- * The same value as interpolating the coefficients and evaluating them (upstream's way), in
- * O(n) instead of O(n²) and without keeping polynomials. In characteristic 2, − is XOR, and
- * `x − x_k` is never 0 because `x ≥ n > x_k`. @internal
+ * The Lagrange basis at `x ≥ n` for the nodes `0..n−1`: `c_k = ℓ(x)·w_k / (x − k)` with
+ * `ℓ(x) = Π_k (x − k)`, so that the polynomial through `(k, y_k)` has the value `Σ_k c_k·y_k`
+ * at x. The same value as interpolating the coefficients and evaluating them (upstream's way),
+ * in O(n) per polynomial once the basis is known, and the basis depends only on n and x, so
+ * every polynomial of a chunk shares it. In characteristic 2, − is XOR, and `x − k` is never 0
+ * because `x ≥ n > k`. A plain array: n goes up to 36, and typed arrays over 64 bytes are slow
+ * to allocate in V8. @internal
  */
-function lagrangeAt(message: Uint8Array, j: number, n: number, x: number): number {
+function lagrangeBasis(n: number, x: number): number[] {
   const w = weightsFor(n);
   let ell = 1;
+  for (let k = 0; k < n; k++) ell = gfMul(ell, x ^ k);
+  const basis: number[] = [];
+  for (let k = 0; k < n; k++) basis.push(gfDiv(gfMul(ell, w[k] as number), x ^ k));
+  return basis;
+}
+
+/**
+ * The value at x of polynomial `j` of `message` (its symbols at `0..n−1`), from the basis of
+ * {@link lagrangeBasis} for n and x. The empty polynomial (n = 0) is 0 everywhere, as upstream.
+ * @internal
+ */
+function valueFromBasis(message: Uint8Array, j: number, basis: readonly number[]): number {
   let sum = 0;
-  for (let k = 0; k < n; k++) {
-    const d = x ^ k;
-    ell = gfMul(ell, d);
+  for (let k = 0; k < basis.length; k++) {
     const at = 2 * (k * POLYS + j);
     const y = ((message[at] as number) << 8) | (message[at + 1] as number);
-    if (y !== 0) sum ^= gfDiv(gfMul(y, w[k] as number), d);
+    if (y !== 0) sum ^= gfMul(y, basis[k] as number);
   }
-  // The empty polynomial (n = 0) is 0 everywhere, as upstream.
-  return n === 0 ? 0 : gfMul(ell, sum);
+  return sum;
 }
 
 let adoptEncoder: (bytes: Uint8Array) => ChunkEncoder;
@@ -345,13 +356,21 @@ export class ChunkEncoder {
     checkIndex(index);
     const message = this.#message;
     const out = new Uint8Array(SPQR_CHUNK_LENGTH);
+    // Polynomials have at most two sizes (nⱼ differs by one at most), so at most two bases.
+    let basis: number[] = [];
+    let basisSize = -1;
     for (let j = 0; j < POLYS; j++) {
+      const n = this.#needed[j] as number;
       let value: number;
-      if (index < (this.#needed[j] as number)) {
+      if (index < n) {
         const at = 2 * (index * POLYS + j);
         value = ((message[at] as number) << 8) | (message[at + 1] as number);
       } else {
-        value = lagrangeAt(message, j, this.#needed[j] as number, index);
+        if (n !== basisSize) {
+          basis = lagrangeBasis(n, index);
+          basisSize = n;
+        }
+        value = valueFromBasis(message, j, basis);
       }
       out[2 * j] = value >>> 8;
       out[2 * j + 1] = value & 0xff;
