@@ -37,6 +37,8 @@ let serializedOf: (key: PublicKey) => Uint8Array;
 /** A Curve25519 public key (X25519 agreement, XEdDSA verification). */
 export class PublicKey {
   readonly #serialized: Uint8Array;
+  /** {@link PublicKey.toHex}, once computed (native key handles are looked up by it). */
+  #hex: string | undefined;
 
   static {
     serializedOf = (key) => key.#serialized;
@@ -124,7 +126,8 @@ export class PublicKey {
 
   /** Lower-case hex of the serialized key (public data). */
   toHex(): string {
-    return toHex(this.#serialized);
+    this.#hex ??= toHex(this.#serialized);
+    return this.#hex;
   }
 
   /**

@@ -60,9 +60,16 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Lower-case hex of public bytes (diagnostics of public keys only, never secrets). */
+const HEX_DIGITS: readonly string[] = Array.from({ length: 256 }, (_, b) =>
+  b.toString(16).padStart(2, '0'),
+);
+
+/**
+ * Lower-case hex of public bytes (diagnostics, and map keys of public keys; never secrets). Also
+ * on the per-message path (native key handles are found by public key), hence the table.
+ */
 export function toHex(bytes: Uint8Array): string {
   let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes.length; i++) s += HEX_DIGITS[bytes[i] as number] as string;
   return s;
 }
