@@ -208,7 +208,7 @@ function decodeScka(bytes: Uint8Array): SckaState {
     epoch,
     auth: { rootKey: m.requiredBytes(3, 32).slice(), macKey: m.requiredBytes(4, 32).slice() },
   };
-  // `bytes` is a private copy (see decodePqRatchetState): fields are views into it.
+  // `bytes` is a private copy of the SCKA state (see decodePqRatchetState): fields are views.
   const ek = (): Uint8Array => m.requiredBytes(5, MLKEM768_EK_LENGTH);
   const dk = (): Uint8Array => m.requiredBytes(6, MLKEM768_DK_LENGTH);
   const header = (): Uint8Array => m.requiredBytes(7, MLKEM768_HEADER_LENGTH);
@@ -284,16 +284,17 @@ export function writePqRatchetState(state: PqRatchetState): ProtobufWriter | und
  */
 export function decodePqRatchetState(bytes: Uint8Array): PqRatchetState {
   if (bytes.length === 0) return { scka: undefined, chain: undefined, negotiation: undefined };
-  // One private copy, which the decoded state's large fields (ML-KEM keys, the erasure encoder's
-  // message and the decoder's points) are views into: in V8 every typed array over 64 bytes has
-  // a buffer of its own that costs about a microsecond to allocate, and copying each field
-  // separately made several per record load.
-  const m = new ProtobufMessage(bytes.slice(), fail);
+  const m = new ProtobufMessage(bytes, fail);
   const chain = m.bytes(2);
   const negotiation = m.bytes(3);
   if (chain === undefined && negotiation === undefined) fail('neither chain nor negotiation');
   const state = {
-    scka: decodeScka(m.requiredBytes(1)),
+    // One private copy of the SCKA state, which its large fields (ML-KEM keys, the erasure
+    // encoder's message and the decoder's points) are views into: in V8 every typed array over
+    // 64 bytes has a buffer of its own that costs about a microsecond to allocate, and copying
+    // each field separately made several per record load. Only the SCKA part is copied, so the
+    // chain's keys (copied one by one below) are not kept alive by these views.
+    scka: decodeScka(m.requiredBytes(1).slice()),
     chain: chain === undefined ? undefined : decodeChain(chain),
     negotiation: negotiation === undefined ? undefined : decodeNegotiation(negotiation),
   };
