@@ -74,12 +74,17 @@ const DEC = new Int32Array(1024);
 const encryptionKeys = new Int32Array(SCHEDULE_WORDS);
 const decryptionKeys = new Int32Array(SCHEDULE_WORDS);
 
-function subWord(w: number): number {
+/**
+ * Four S-box lookups packed into a word: the top byte of `a`, the second of `b`, the third of `c`
+ * and the low byte of `d`, each through `box`. With one word four times it is SubWord of the key
+ * expansion; with the rotated state words, the last round's SubBytes and (Inv)ShiftRows.
+ */
+function sboxWord(box: Uint8Array, a: number, b: number, c: number, d: number): number {
   return (
-    ((SBOX[w >>> 24] as number) << 24) |
-    ((SBOX[(w >>> 16) & 0xff] as number) << 16) |
-    ((SBOX[(w >>> 8) & 0xff] as number) << 8) |
-    (SBOX[w & 0xff] as number)
+    ((box[a >>> 24] as number) << 24) |
+    ((box[(b >>> 16) & 0xff] as number) << 16) |
+    ((box[(c >>> 8) & 0xff] as number) << 8) |
+    (box[d & 0xff] as number)
   );
 }
 
@@ -90,10 +95,11 @@ function expandKey(key: Uint8Array): void {
   for (let i = 8, rcon = 1; i < SCHEDULE_WORDS; i++) {
     let t = w[i - 1] as number;
     if (i % 8 === 0) {
-      t = subWord((t << 8) | (t >>> 24)) ^ (rcon << 24);
+      const rotated = (t << 8) | (t >>> 24);
+      t = sboxWord(SBOX, rotated, rotated, rotated, rotated) ^ (rcon << 24);
       rcon = gfMul(rcon, 2);
     } else if (i % 8 === 4) {
-      t = subWord(t);
+      t = sboxWord(SBOX, t, t, t, t);
     }
     w[i] = (w[i - 8] as number) ^ t;
   }
@@ -187,33 +193,15 @@ function cbcEncryptInPlace(iv: Uint8Array, data: Uint8Array): void {
     }
     // The last round has no MixColumns: S-box bytes only.
     const last = 4 * ROUNDS;
-    c0 = finalEncryptWord(s0, s1, s2, s3) ^ (k[last] as number);
-    c1 = finalEncryptWord(s1, s2, s3, s0) ^ (k[last + 1] as number);
-    c2 = finalEncryptWord(s2, s3, s0, s1) ^ (k[last + 2] as number);
-    c3 = finalEncryptWord(s3, s0, s1, s2) ^ (k[last + 3] as number);
+    c0 = sboxWord(SBOX, s0, s1, s2, s3) ^ (k[last] as number);
+    c1 = sboxWord(SBOX, s1, s2, s3, s0) ^ (k[last + 1] as number);
+    c2 = sboxWord(SBOX, s2, s3, s0, s1) ^ (k[last + 2] as number);
+    c3 = sboxWord(SBOX, s3, s0, s1, s2) ^ (k[last + 3] as number);
     writeWord(data, o, c0);
     writeWord(data, o + 4, c1);
     writeWord(data, o + 8, c2);
     writeWord(data, o + 12, c3);
   }
-}
-
-function finalEncryptWord(a: number, b: number, c: number, d: number): number {
-  return (
-    ((SBOX[a >>> 24] as number) << 24) |
-    ((SBOX[(b >>> 16) & 0xff] as number) << 16) |
-    ((SBOX[(c >>> 8) & 0xff] as number) << 8) |
-    (SBOX[d & 0xff] as number)
-  );
-}
-
-function finalDecryptWord(a: number, b: number, c: number, d: number): number {
-  return (
-    ((INV_SBOX[a >>> 24] as number) << 24) |
-    ((INV_SBOX[(b >>> 16) & 0xff] as number) << 16) |
-    ((INV_SBOX[(c >>> 8) & 0xff] as number) << 8) |
-    (INV_SBOX[d & 0xff] as number)
-  );
 }
 
 /**
@@ -267,10 +255,10 @@ function cbcDecryptInPlace(iv: Uint8Array, data: Uint8Array): void {
       s3 = t3;
     }
     const last = 4 * ROUNDS;
-    writeWord(data, o, finalDecryptWord(s0, s3, s2, s1) ^ (k[last] as number) ^ p0);
-    writeWord(data, o + 4, finalDecryptWord(s1, s0, s3, s2) ^ (k[last + 1] as number) ^ p1);
-    writeWord(data, o + 8, finalDecryptWord(s2, s1, s0, s3) ^ (k[last + 2] as number) ^ p2);
-    writeWord(data, o + 12, finalDecryptWord(s3, s2, s1, s0) ^ (k[last + 3] as number) ^ p3);
+    writeWord(data, o, sboxWord(INV_SBOX, s0, s3, s2, s1) ^ (k[last] as number) ^ p0);
+    writeWord(data, o + 4, sboxWord(INV_SBOX, s1, s0, s3, s2) ^ (k[last + 1] as number) ^ p1);
+    writeWord(data, o + 8, sboxWord(INV_SBOX, s2, s1, s0, s3) ^ (k[last + 2] as number) ^ p2);
+    writeWord(data, o + 12, sboxWord(INV_SBOX, s3, s2, s1, s0) ^ (k[last + 3] as number) ^ p3);
     p0 = x0;
     p1 = x1;
     p2 = x2;

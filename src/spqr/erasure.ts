@@ -44,7 +44,7 @@
  */
 import { SPQR_CHUNK_LENGTH } from '../constants.js';
 import { InvalidRecordError } from '../errors.js';
-import { assertBytes } from '../primitives/index.js';
+import { assertBytes, concatBytes } from '../primitives/index.js';
 import { gfDiv, gfMul } from './gf16.js';
 
 /**
@@ -402,15 +402,7 @@ export class ChunkEncoder {
    * @returns new bytes, 5 + L long
    */
   serialize(): Uint8Array {
-    const length = this.#message.length;
-    const out = new Uint8Array(5 + length);
-    out[0] = ENCODER_LAYOUT;
-    out[1] = length >>> 8;
-    out[2] = length & 0xff;
-    out[3] = this.#nextIndex >>> 8;
-    out[4] = this.#nextIndex & 0xff;
-    out.set(this.#message, 5);
-    return out;
+    return concatBytes(...encoderParts(this));
   }
 
   /**
