@@ -163,7 +163,7 @@ function targetsSection(d: BenchmarkData): string {
       rows,
     ),
     '',
-    "The “default (Node)” column is chiffre as configured by default: native X25519 and Ed25519 verification through WebCrypto where the platform has them (Node 20+), with `@noble/*` (and chiffre's own SHA-256) for everything else. The “pure noble” column is chiffre with `crypto: 'noble'` (“chiffre 0.1.0, pure noble” below), as on a platform without native X25519 such as React Native.",
+    "The “default (Node)” column is chiffre as configured by default: native X25519 and Ed25519 verification through WebCrypto where the platform has them (Node 20+), with chiffre's own JavaScript for everything else (SHA-2, SHA-3, HMAC and HKDF, AES-256-CBC, ML-KEM, the Curve25519 arithmetic) and `@noble/ciphers` for XChaCha20-Poly1305 (records at rest, not in these scenarios). The “pure noble” column is chiffre with `crypto: 'noble'` (“chiffre 0.1.0, pure noble” below), as on a platform without native X25519 such as React Native.",
   ].join('\n');
 }
 
@@ -276,14 +276,12 @@ function sizeSection(d: BenchmarkData): string {
 }
 
 const AREA_NOTES: Record<string, string> = {
-  '@noble/curves': "the NTT inside ML-KEM (noble's `fft.js`, used by @noble/post-quantum)",
   'chiffre src/keys': 'key objects, and the packed lists of skipped and out-of-order keys',
-  '@noble/hashes': 'SHA-3/SHAKE (ML-KEM)',
+  '@noble/hashes': 'the CSPRNG wrapper (`randomBytes`)',
   '@noble/ciphers': 'XChaCha20-Poly1305 (records encrypted at rest; not in the message path)',
-  '@noble/post-quantum': 'ML-KEM-1024 / Kyber-1024 and ML-KEM-768',
   '(garbage collector)': 'allocation pressure',
   'chiffre src/primitives':
-    "SHA-256, HMAC, HKDF, SHA-512, AES-256-CBC and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
+    "SHA-256, HMAC, HKDF, SHA-512, AES-256-CBC, SHA-3, ML-KEM and the Curve25519 arithmetic (chiffre's own), the WebCrypto glue",
   'chiffre src/wire': 'protobuf encoding and decoding',
   'chiffre src/state': 'session record (de)serialization',
   'chiffre src/spqr': 'SPQR braid, erasure code, chain',
@@ -322,12 +320,9 @@ function profileSection(d: BenchmarkData): string {
 
 /** What would shrink the time an area takes, per area of the profiles. */
 const LEVERS: Record<string, string> = {
-  '@noble/curves': 'part of ML-KEM (its number-theoretic transform); see @noble/post-quantum',
-  '@noble/hashes': 'SHA-3 inside ML-KEM; WebCrypto has no ML-KEM (nor SHA-3)',
-  '@noble/post-quantum':
-    'nothing native: WebCrypto on Node 20 has no ML-KEM, so Kyber-1024 and ML-KEM-768 stay in JavaScript and bound the handshake',
+  '@noble/hashes': 'nothing to gain: one call for random bytes',
   'chiffre src/primitives':
-    "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. AES-256-CBC at about 8 µs per KiB with 1 KiB tables (noble's 256 KiB tables fell out of the caches between messages); WebCrypto's AES-CBC costs 39.5 µs per call with a ready key on Node 20. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires)",
+    "SHA-256 at about 0.25 µs per 64-byte block, near the JavaScript floor (a reworked compression function measured 5% faster); WebCrypto's HMAC costs 60 µs per call with its key import on Node 20, against 7.6–9 µs here. AES-256-CBC at about 8 µs per KiB with 1 KiB tables (noble's 256 KiB tables fell out of the caches between messages); WebCrypto's AES-CBC costs 39.5 µs per call with a ready key on Node 20. The Curve25519 arithmetic that stays in JavaScript even with native X25519: XEdDSA signing of new prekeys (WebCrypto's Ed25519 cannot sign with an X25519 key), public keys of prekeys generated synchronously, and the responder's subgroup check of the initiator's base key (a 253-bit scalar multiplication, as libsignal requires). ML-KEM has nothing native to move to (WebCrypto on Node 20 has neither ML-KEM nor SHA-3): chiffre's own takes about 210, 225 and 275 µs for Kyber-1024 key generation, encapsulation and decapsulation here (noble's took 340, 395 and 480 µs), half of it in Keccak-f[1600] at about 1.3 µs per permutation",
   'chiffre src/wire':
     'less protobuf work per message: the store keeps bytes, so the whole record is decoded on every operation and its current state (with the SPQR state) re-encoded; archived states stay in their stored encoding unless a message needs them',
   'chiffre src/state':
@@ -393,7 +388,7 @@ function closingSection(d: BenchmarkData): string {
   const s4Missed = missed.some((v) => v.target.metric === 'S4');
   lines.push(
     '',
-    `The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 8 µs here, more in a session, where the tables share the caches) and SHA-256 for the chain steps, message keys, SPQR chain keys and MACs (about 30 µs) already take about 46 µs, while twice ${refName}'s speed in this run allows ${s2Budget(d)} for everything, record and message codecs, SPQR and the store included; native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation take about 1.4 ms of each handshake), S3 by one native DH ratchet step per message (five WebCrypto calls, two of them made ahead) and by SPQR.${s4Missed ? ' S4 is bound by the first message’s 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript.' : ''}`,
+    `The native libsignal-client does all of this in Rust and crosses into JavaScript only for the store callbacks; the JavaScript peers pay the same pure-JS elliptic-curve cost as chiffre (privacyresearch) or use Node's native X25519 (libsignal 6.0.0). For S2 the arithmetic of a message pair in JavaScript sets a floor: AES-256-CBC of 1 KiB each way (about 2 × 8 µs here, more in a session, where the tables share the caches) and SHA-256 for the chain steps, message keys, SPQR chain keys and MACs (about 30 µs) already take about 46 µs, while twice ${refName}'s speed in this run allows ${s2Budget(d)} for everything, record and message codecs, SPQR and the store included; native symmetric crypto does not help on Node 20 (it is slower per call, see above). S1 is bound by ML-KEM in JavaScript (Kyber-1024 key generation, encapsulation and decapsulation and SPQR's first ML-KEM-768 key take about 0.85 ms of each handshake) and by the Curve25519 arithmetic that stays in JavaScript (prekey public keys, XEdDSA signatures, the base key's subgroup check), S3 by one native DH ratchet step per message (five WebCrypto calls, two of them made ahead) and by SPQR.${s4Missed ? ' S4 is bound by the first message’s 199 skipped keys: 398 chain steps of HMAC and HKDF (Double Ratchet and SPQR) in JavaScript.' : ''}`,
   );
   const off = d.results['chiffre-nospqr'];
   const ref = d.results[d.reference];

@@ -274,7 +274,7 @@ const PAGE_MODULES: Readonly<Record<string, string>> = {
   'web/idb-storage.js': 'web/idb-storage.ts',
 };
 
-const NOBLE_PACKAGES = ['hashes', 'curves', 'ciphers', 'post-quantum'] as const;
+const NOBLE_PACKAGES = ['hashes', 'ciphers'] as const;
 
 /** The import map the page needs for the ESM build's bare `@noble/*` imports. */
 export const IMPORT_MAP = JSON.stringify({

@@ -1,13 +1,13 @@
 /**
- * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE) with argument checks: SHA-3 is
- * `@noble/hashes`' (so that no other layer imports noble); SHA-256, HMAC-SHA256 and HKDF-SHA256
- * are `./sha256.ts`, written for the per-message path, and SHA-512 is `./sha512.ts`, written to
- * keep noble's SHA-2 module out of the bundle; both are tested against noble.
+ * Hashes, HMAC and HKDF (SHA-256 / SHA-512 / SHA3 / SHAKE) with argument checks, all chiffre's
+ * own and tested against noble: SHA-256, HMAC-SHA256 and HKDF-SHA256 are `./sha256.ts`, written
+ * for the per-message path; SHA-512 is `./sha512.ts`, written to keep noble's SHA-2 module out of
+ * the bundle; SHA-3 and SHAKE are `./keccak.ts`, written for ML-KEM.
  *
  * @module
  */
-import { sha3_256 as nobleSha3_256, shake256 as nobleShake256 } from '@noble/hashes/sha3.js';
 import { assertBytes } from './bytes.js';
+import { sha3_256Parts, shake256Parts } from './keccak.js';
 import { hkdfSha256Raw, hmacSha256Parts, sha256Parts } from './sha256.js';
 import { sha512Parts } from './sha512.js';
 
@@ -23,12 +23,18 @@ export function sha512(data: Uint8Array): Uint8Array {
 
 /** SHA3-256 of `data`. */
 export function sha3_256(data: Uint8Array): Uint8Array {
-  return nobleSha3_256(assertBytes(data, 'data'));
+  return sha3_256Parts(assertBytes(data, 'data'));
 }
+
+/** The longest SHAKE256 output {@link shake256} produces (chiffre asks for 32 or 128 bytes). */
+const SHAKE_MAX_OUTPUT = 65536;
 
 /** SHAKE256 of `data`, `length` output bytes. */
 export function shake256(data: Uint8Array, length: number): Uint8Array {
-  return nobleShake256(assertBytes(data, 'data'), { dkLen: length });
+  if (!Number.isInteger(length) || length < 0 || length > SHAKE_MAX_OUTPUT) {
+    throw new RangeError('shake256 length must be an integer between 0 and 65536');
+  }
+  return shake256Parts([assertBytes(data, 'data')], length);
 }
 
 /** HMAC-SHA256 (RFC 2104 / RFC 4231). */

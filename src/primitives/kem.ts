@@ -12,11 +12,11 @@
  *
  * @module
  */
-import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024 } from '../constants.js';
 import { InvalidKeyError, InvalidMessageError } from '../errors.js';
 import { assertBytes, concatBytes, wipe } from './bytes.js';
 import { sha3_256, shake256 } from './hash.js';
+import { ML_KEM_1024, mlkemDecaps, mlkemEncaps, mlkemKeyGen } from './mlkem.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 /** The KEM type bytes chiffre implements. */
@@ -90,13 +90,13 @@ export function kemGenerateKeyPair(
 ): SerializedKemKeyPair {
   if (!isKemType(type)) throw new RangeError('unsupported KEM type');
   const seed = drawRandom(random, 64);
-  const { publicKey, secretKey } = ml_kem1024.keygen(seed);
+  const { ek, dk } = mlkemKeyGen(ML_KEM_1024, seed);
   wipe(seed);
   const out = {
-    publicKey: concatBytes(Uint8Array.of(type), publicKey),
-    secretKey: concatBytes(Uint8Array.of(type), secretKey),
+    publicKey: concatBytes(Uint8Array.of(type), ek),
+    secretKey: concatBytes(Uint8Array.of(type), dk),
   };
-  wipe(secretKey);
+  wipe(dk);
   return out;
 }
 
@@ -122,19 +122,14 @@ export function kemEncapsulate(
   const raw = publicKey.subarray(1);
   const rand = drawRandom(random, 32);
   const m = type === KEM_TYPE_KYBER1024 ? sha3_256(rand) : rand;
-  let result: { cipherText: Uint8Array; sharedSecret: Uint8Array };
-  try {
-    result = ml_kem1024.encapsulate(raw, m);
-  } catch (cause) {
-    throw new InvalidKeyError('invalid KEM public key', 'kem-public', { cause });
-  } finally {
-    wipe(rand, m);
-  }
+  const result = mlkemEncaps(ML_KEM_1024, raw, m);
+  wipe(rand, m);
+  if (result === undefined) throw new InvalidKeyError('invalid KEM public key', 'kem-public');
   const sharedSecret =
     type === KEM_TYPE_KYBER1024
-      ? kyberSharedSecret(result.sharedSecret, result.cipherText)
+      ? kyberSharedSecret(result.sharedSecret, result.ciphertext)
       : result.sharedSecret;
-  return { ciphertext: concatBytes(Uint8Array.of(type), result.cipherText), sharedSecret };
+  return { ciphertext: concatBytes(Uint8Array.of(type), result.ciphertext), sharedSecret };
 }
 
 /**
@@ -157,16 +152,8 @@ export function kemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): U
     );
   }
   const rawCt = ciphertext.subarray(1);
-  // Hand noble a copy, so that this function alone decides what happens to the key bytes.
-  const sk = secretKey.slice(1);
-  let kBar: Uint8Array;
-  try {
-    kBar = ml_kem1024.decapsulate(rawCt, sk);
-  } catch (cause) {
-    throw new InvalidKeyError('invalid KEM secret key', 'kem-secret', { cause });
-  } finally {
-    wipe(sk);
-  }
+  const kBar = mlkemDecaps(ML_KEM_1024, secretKey.subarray(1), rawCt);
+  if (kBar === undefined) throw new InvalidKeyError('invalid KEM secret key', 'kem-secret');
   return type === KEM_TYPE_KYBER1024 ? kyberSharedSecret(kBar, rawCt) : kBar;
 }
 

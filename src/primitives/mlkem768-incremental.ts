@@ -11,22 +11,28 @@
  *
  * {@link mlkem768Encaps1} followed by {@link mlkem768Encaps2} yields exactly the standard
  * ciphertext `ct1 ‖ ct2` and shared secret of `ML-KEM.Encaps(ek_full)` with the same `m`, so key
- * generation and decapsulation are plain FIPS 203 (noble's `ml_kem768`). Facts:
+ * generation and decapsulation are plain FIPS 203 (`./mlkem.ts`). Facts:
  * `libsignal-extras.md` §D.4–D.5.
  *
- * This module owns the K-PKE arithmetic the split needs (sampling, NTT products, compression,
- * byte coding; NTT and the SHAKE128 reader come from noble's `_crystals`). It knows nothing of
- * SCKA epochs, chunking, MACs or the authenticator: the caller checks the header MAC, collects the
- * ek chunks, and calls {@link mlkem768HeaderMatchesEk} before {@link mlkem768Encaps2}.
+ * The K-PKE arithmetic is `./mlkem.ts`'s; this module only splits it. It knows nothing of SCKA
+ * epochs, chunking, MACs or the authenticator: the caller checks the header MAC, collects the ek
+ * chunks, and calls {@link mlkem768HeaderMatchesEk} before {@link mlkem768Encaps2}.
  *
  * @module
  */
-import { genCrystals, XOF128 } from '@noble/post-quantum/_crystals.js';
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { sha3_512 } from '@noble/hashes/sha3.js';
 import { InvalidKeyError } from '../errors.js';
 import { assertBytes, concatBytes, equalConstantTime, wipe } from './bytes.js';
-import { sha3_256, shake256 } from './hash.js';
+import { sha3_256Parts, sha3_512Parts } from './keccak.js';
+import {
+  decodeTHat,
+  encryptU,
+  encryptV,
+  ML_KEM_768,
+  mlkemDecaps,
+  mlkemKeyGen,
+  polys,
+  sampleYHat,
+} from './mlkem.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 /** Header length: `ρ(32) ‖ SHA3-256(ek_full)(32)`. */
@@ -42,30 +48,8 @@ export const MLKEM768_DK_LENGTH = 2400;
 /** Length of a serialized {@link MlKem768EncapsState}: `m(32) ‖ r(32)`. */
 export const MLKEM768_ENCAPS_STATE_LENGTH = 64;
 
-/** FIPS 203 §8 Table 2, ML-KEM-768. @internal */
-const K = 3;
-/** @internal */
-const N = 256;
-/** @internal */
-const Q = 3329;
-/** Length of one 12-bit-encoded polynomial. @internal */
-const POLY12_BYTES = 384;
-
-/**
- * Noble's CRYSTALS helpers in ML-KEM mode (same parameters as its `ml_kem768`): the NTT over
- * `Z_q[X]/(X^256 + 1)` with the FIPS 203 Appendix A zeta table.
- *
- * @internal
- */
-const crystals = /* @__PURE__ */ genCrystals({
-  N,
-  Q,
-  F: 3303, // 128^-1 mod q (FIPS 203 Algorithm 10, line 14)
-  ROOT_OF_UNITY: 17,
-  newPoly: (n: number) => new Uint16Array(n),
-  brvBits: 7,
-  isKyber: true,
-});
+/** Rank of ML-KEM-768. @internal */
+const K = ML_KEM_768.k;
 
 /** A key pair split for SPQR. */
 export interface MlKem768KeyPair {
@@ -101,158 +85,6 @@ export interface MlKem768Encaps1Result {
   readonly state: MlKem768EncapsState;
 }
 
-// ---------------------------------------------------------------------------------------------
-// K-PKE pieces (FIPS 203 §4.2 and §5.2). Polynomials are Uint16Array with coefficients in [0, q).
-
-/** `a mod q` in [0, q) for any int32-safe `a`. @internal */
-function modQ(a: number): number {
-  const r = a % Q;
-  return r < 0 ? r + Q : r;
-}
-
-/** `a += b` in place. @internal */
-function polyAdd(a: Uint16Array, b: Uint16Array): void {
-  for (let i = 0; i < N; i++) {
-    const s = (a[i] as number) + (b[i] as number);
-    a[i] = s >= Q ? s - Q : s;
-  }
-}
-
-/**
- * `acc += f ∘ g` in T_q (FIPS 203 Algorithms 11 and 12, MultiplyNTTs/BaseCaseMultiply). The
- * zeta for pair `i` is `ζ^(2·BitRev7(i)+1)`: noble's table holds `ζ^BitRev7(64 + i/2)` at
- * index `64 + (i >> 1)`, negated for odd `i`.
- *
- * @internal
- */
-function multiplyNttsAdd(acc: Uint16Array, f: Uint16Array, g: Uint16Array): void {
-  const zetas = crystals.nttZetas;
-  for (let i = 0; i < N / 2; i++) {
-    let z = zetas[64 + (i >> 1)] as number;
-    if (i & 1) z = -z;
-    const a0 = f[2 * i] as number;
-    const a1 = f[2 * i + 1] as number;
-    const b0 = g[2 * i] as number;
-    const b1 = g[2 * i + 1] as number;
-    // Reduce a1·b1 before the zeta product so every intermediate stays an exact integer.
-    const c0 = modQ(modQ(a1 * b1) * z + a0 * b0);
-    const c1 = modQ(a0 * b1 + a1 * b0);
-    const s0 = (acc[2 * i] as number) + c0;
-    const s1 = (acc[2 * i + 1] as number) + c1;
-    acc[2 * i] = s0 >= Q ? s0 - Q : s0;
-    acc[2 * i + 1] = s1 >= Q ? s1 - Q : s1;
-  }
-}
-
-/**
- * `PRF_2(r, nonce) = SHAKE256(r ‖ nonce, 128)` then SamplePolyCBD_2 (FIPS 203 §4.1 eq. 4.3,
- * Algorithm 8). Each byte yields two coefficients `(b0 + b1) − (b2 + b3)`.
- *
- * @internal
- */
-function sampleCbd2(r: Uint8Array, nonce: number): Uint16Array {
-  const input = concatBytes(r, Uint8Array.of(nonce));
-  const bytes = shake256(input, 128);
-  const out = new Uint16Array(N);
-  for (let i = 0; i < 128; i++) {
-    const b = bytes[i] as number;
-    const lo = (b & 1) + ((b >> 1) & 1) - ((b >> 2) & 1) - ((b >> 3) & 1);
-    const hi = ((b >> 4) & 1) + ((b >> 5) & 1) - ((b >> 6) & 1) - ((b >> 7) & 1);
-    out[2 * i] = lo < 0 ? lo + Q : lo;
-    out[2 * i + 1] = hi < 0 ? hi + Q : hi;
-  }
-  wipe(input, bytes);
-  return out;
-}
-
-/**
- * SampleNTT (FIPS 203 Algorithm 7) from a SHAKE128 reader already bound to `ρ ‖ j ‖ i`. Noble's
- * reader returns 168-byte blocks, a multiple of 3.
- *
- * @internal
- */
-function sampleNtt(next: () => Uint8Array): Uint16Array {
-  const out = new Uint16Array(N);
-  let j = 0;
-  while (j < N) {
-    const b = next();
-    for (let i = 0; j < N && i + 3 <= b.length; i += 3) {
-      const b0 = b[i] as number;
-      const b1 = b[i + 1] as number;
-      const b2 = b[i + 2] as number;
-      const d1 = b0 | ((b1 & 0x0f) << 8);
-      const d2 = (b1 >> 4) | (b2 << 4);
-      if (d1 < Q) out[j++] = d1;
-      if (j < N && d2 < Q) out[j++] = d2;
-    }
-  }
-  return out;
-}
-
-/** `ŷ = NTT(y)`, y sampled with nonces 0..k−1 (FIPS 203 Algorithm 14, lines 9–12). @internal */
-function sampleYHat(r: Uint8Array): Uint16Array[] {
-  const yHat: Uint16Array[] = [];
-  for (let i = 0; i < K; i++) yHat.push(crystals.NTT.encode(sampleCbd2(r, i)));
-  return yHat;
-}
-
-/**
- * ByteEncode_d of `d`-bit words (FIPS 203 Algorithm 5), little-endian bit order, written into
- * `out` at `offset`. `words[i]` must already be below `2^d`.
- *
- * @internal
- */
-function byteEncode(words: Uint16Array, d: number, out: Uint8Array, offset: number): void {
-  let buf = 0;
-  let bits = 0;
-  let pos = offset;
-  for (let i = 0; i < N; i++) {
-    buf |= (words[i] as number) << bits;
-    bits += d;
-    while (bits >= 8) {
-      out[pos++] = buf & 0xff;
-      buf >>>= 8;
-      bits -= 8;
-    }
-  }
-}
-
-/** Compress_d in place (FIPS 203 eq. 4.7): `round(2^d · x / q) mod 2^d`, exact in integers. @internal */
-function compressInPlace(poly: Uint16Array, d: number): void {
-  const mask = (1 << d) - 1;
-  for (let i = 0; i < N; i++) {
-    poly[i] = Math.floor(((poly[i] as number) * (2 << d) + Q) / (2 * Q)) & mask;
-  }
-}
-
-/**
- * Read the 12-bit coefficients of `ek` (ByteDecode_12, FIPS 203 Algorithm 6) without reducing
- * them. Returns `undefined` when any coefficient is ≥ q: the FIPS 203 §7.2 modulus check, which
- * is equivalent to `ByteEncode12(ByteDecode12(ek)) == ek`.
- *
- * @internal
- */
-function decodeTHat(ek: Uint8Array): Uint16Array[] | undefined {
-  const tHat: Uint16Array[] = [];
-  let ok = true;
-  for (let p = 0; p < K; p++) {
-    const poly = new Uint16Array(N);
-    const base = p * POLY12_BYTES;
-    for (let i = 0; i < N / 2; i++) {
-      const b0 = ek[base + 3 * i] as number;
-      const b1 = ek[base + 3 * i + 1] as number;
-      const b2 = ek[base + 3 * i + 2] as number;
-      const d1 = b0 | ((b1 & 0x0f) << 8);
-      const d2 = (b1 >> 4) | (b2 << 4);
-      if (d1 >= Q || d2 >= Q) ok = false;
-      poly[2 * i] = d1;
-      poly[2 * i + 1] = d2;
-    }
-    tHat.push(poly);
-  }
-  return ok ? tHat : undefined;
-}
-
 /** @internal */
 function assertState(state: MlKem768EncapsState): void {
   if (typeof state !== 'object' || state === null) {
@@ -279,17 +111,19 @@ function assertState(state: MlKem768EncapsState): void {
  */
 export function mlkem768Generate(random: RandomSource = secureRandom): MlKem768KeyPair {
   const seed = drawRandom(random, 64);
-  let keys: { publicKey: Uint8Array; secretKey: Uint8Array };
+  let keys: { ek: Uint8Array; dk: Uint8Array };
   try {
-    keys = ml_kem768.keygen(seed);
+    keys = mlkemKeyGen(ML_KEM_768, seed);
   } finally {
     wipe(seed);
   }
-  const pk = keys.publicKey;
+  const pk = keys.ek;
+  // dk ends with H(ek_full) ‖ z: the header's hash is already there.
+  const hashAt = MLKEM768_DK_LENGTH - 64;
   return {
-    header: concatBytes(pk.subarray(MLKEM768_EK_LENGTH), sha3_256(pk)),
+    header: concatBytes(pk.subarray(MLKEM768_EK_LENGTH), keys.dk.subarray(hashAt, hashAt + 32)),
     ek: pk.slice(0, MLKEM768_EK_LENGTH),
-    dk: keys.secretKey,
+    dk: keys.dk,
   };
 }
 
@@ -320,32 +154,19 @@ export function mlkem768Encaps1(
   const rho = header.subarray(0, 32);
   const m = drawRandom(random, 32);
   // FIPS 203 Algorithm 17 line 1: (K, r) ← G(m ‖ H(ek)); H(ek) is the second half of the header.
-  const kr = sha3_512.create().update(m).update(header.subarray(32)).digest();
+  const kr = sha3_512Parts(m, header.subarray(32));
   const sharedSecret = kr.slice(0, 32);
   const r = kr.slice(32);
   wipe(kr);
 
-  const yHat = sampleYHat(r);
   const ct1 = new Uint8Array(MLKEM768_CT1_LENGTH);
-  // Âᵀ[i][j] = Â[j][i] = SampleNTT(ρ ‖ i ‖ j) (Algorithm 13 line 6 fills Â[i][j] from ρ ‖ j ‖ i).
-  const xof = XOF128(rho);
+  const work = polys(K + 2);
   try {
-    for (let i = 0; i < K; i++) {
-      const acc = new Uint16Array(N);
-      for (let j = 0; j < K; j++) {
-        multiplyNttsAdd(acc, sampleNtt(xof.get(i, j)), yHat[j] as Uint16Array);
-      }
-      const u = crystals.NTT.decode(acc);
-      const e1 = sampleCbd2(r, K + i); // nonces 3..5
-      polyAdd(u, e1);
-      compressInPlace(u, 10);
-      byteEncode(u, 10, ct1, i * 320);
-      u.fill(0);
-      e1.fill(0);
-    }
+    const yHat = work.at.slice(0, K);
+    sampleYHat(ML_KEM_768, r, yHat);
+    encryptU(ML_KEM_768, rho, r, yHat, work.at.slice(K), ct1, 0);
   } finally {
-    xof.clean();
-    for (const p of yHat) p.fill(0);
+    work.buffer.fill(0);
   }
   return { ct1, sharedSecret, state: { m, r } };
 }
@@ -372,29 +193,19 @@ export function mlkem768Encaps1(
 export function mlkem768Encaps2(ek: Uint8Array, state: MlKem768EncapsState): Uint8Array {
   assertBytes(ek, 'ek', MLKEM768_EK_LENGTH);
   assertState(state);
-  const tHat = decodeTHat(ek);
-  if (tHat === undefined) {
-    throw new InvalidKeyError('ML-KEM-768 ek fails the modulus check', 'kem-public');
-  }
-  const yHat = sampleYHat(state.r);
-  const acc = new Uint16Array(N);
-  for (let i = 0; i < K; i++) multiplyNttsAdd(acc, tHat[i] as Uint16Array, yHat[i] as Uint16Array);
-  const v = crystals.NTT.decode(acc);
-  const e2 = sampleCbd2(state.r, 2 * K); // nonce 6
-  polyAdd(v, e2);
-  // Decompress1(ByteDecode1(m)): bit b becomes b · round(q/2) = b · 1665.
-  const { m } = state;
-  for (let i = 0; i < N; i++) {
-    const bit = ((m[i >> 3] as number) >> (i & 7)) & 1;
-    const s = (v[i] as number) + bit * 1665;
-    v[i] = s >= Q ? s - Q : s;
-  }
-  compressInPlace(v, 4);
+  const work = polys(2 * K + 2);
   const ct2 = new Uint8Array(MLKEM768_CT2_LENGTH);
-  byteEncode(v, 4, ct2, 0);
-  v.fill(0);
-  e2.fill(0);
-  for (const p of yHat) p.fill(0);
+  try {
+    const tHat = work.at.slice(0, K);
+    if (!decodeTHat(ML_KEM_768, ek, tHat)) {
+      throw new InvalidKeyError('ML-KEM-768 ek fails the modulus check', 'kem-public');
+    }
+    const yHat = work.at.slice(K, 2 * K);
+    sampleYHat(ML_KEM_768, state.r, yHat);
+    encryptV(ML_KEM_768, tHat, state.m, state.r, yHat, work.at.slice(2 * K), ct2, 0);
+  } finally {
+    work.buffer.fill(0);
+  }
   return ct2;
 }
 
@@ -415,10 +226,9 @@ export function mlkem768Encaps2(ek: Uint8Array, state: MlKem768EncapsState): Uin
 export function mlkem768HeaderMatchesEk(header: Uint8Array, ek: Uint8Array): boolean {
   assertBytes(header, 'header', MLKEM768_HEADER_LENGTH);
   assertBytes(ek, 'ek', MLKEM768_EK_LENGTH);
-  const full = concatBytes(ek, header.subarray(0, 32));
-  const hashOk = equalConstantTime(sha3_256(full), header.subarray(32));
-  // ek is public: the modulus check need not be constant-time, only present.
-  const modulusOk = decodeTHat(ek) !== undefined;
+  const hashOk = equalConstantTime(sha3_256Parts(ek, header.subarray(0, 32)), header.subarray(32));
+  const work = polys(K);
+  const modulusOk = decodeTHat(ML_KEM_768, ek, work.at);
   return hashOk && modulusOk;
 }
 
@@ -442,16 +252,11 @@ export function mlkem768Decapsulate(dk: Uint8Array, ct1: Uint8Array, ct2: Uint8A
   assertBytes(dk, 'dk', MLKEM768_DK_LENGTH);
   assertBytes(ct1, 'ct1', MLKEM768_CT1_LENGTH);
   assertBytes(ct2, 'ct2', MLKEM768_CT2_LENGTH);
-  // noble 0.7.1 leaves its secret-key argument intact, but a private copy keeps that an
-  // implementation detail of noble rather than a contract we rely on.
-  const sk = dk.slice();
-  try {
-    return ml_kem768.decapsulate(concatBytes(ct1, ct2), sk);
-  } catch (cause) {
-    throw new InvalidKeyError('invalid ML-KEM-768 decapsulation key', 'kem-secret', { cause });
-  } finally {
-    wipe(sk);
+  const secret = mlkemDecaps(ML_KEM_768, dk, concatBytes(ct1, ct2));
+  if (secret === undefined) {
+    throw new InvalidKeyError('invalid ML-KEM-768 decapsulation key', 'kem-secret');
   }
+  return secret;
 }
 
 /**
