@@ -438,9 +438,14 @@ export class Shake128Reader {
 
   /** @param parts - the input, concatenated */
   constructor(...parts: Uint8Array[]) {
-    let pos = 0;
-    for (const part of parts) pos = absorb(this.#s, RATE_SHAKE128, pos, part);
-    pad(this.#s, RATE_SHAKE128, pos, SUFFIX_SHAKE);
+    try {
+      let pos = 0;
+      for (const part of parts) pos = absorb(this.#s, RATE_SHAKE128, pos, part);
+      pad(this.#s, RATE_SHAKE128, pos, SUFFIX_SHAKE);
+    } catch (e) {
+      this.#s.fill(0);
+      throw e;
+    }
   }
 
   /** The next 168 output bytes, in {@link Shake128Reader.block}. */

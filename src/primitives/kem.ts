@@ -2,7 +2,7 @@
  * Key encapsulation keyed by a type byte, as libsignal serializes KEM keys and ciphertexts:
  *
  * - `0x08`: round-3 CRYSTALS-Kyber-1024, which is what libsignal calls "Kyber1024". Built on
- *   noble's ML-KEM-1024 (identical K-PKE) with Kyber's differences applied around it:
+ *   chiffre's ML-KEM-1024 (`./mlkem.ts`; identical K-PKE) with Kyber's differences applied around it:
  *   the encapsulation randomness is pre-hashed (`m = SHA3-256(rand)`) and the shared secret is
  *   `SHAKE256(K̄ ‖ SHA3-256(ct), 32)`, on success and on implicit rejection alike.
  * - `0x0A`: FIPS 203 ML-KEM-1024, unchanged.
@@ -13,10 +13,16 @@
  * @module
  */
 import { KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024 } from '../constants.js';
-import { InvalidKeyError, InvalidMessageError } from '../errors.js';
+import { InvalidKeyError, InvalidMessageError, isSignalError } from '../errors.js';
 import { assertBytes, concatBytes, wipe } from './bytes.js';
 import { sha3_256, shake256 } from './hash.js';
-import { ML_KEM_1024, mlkemDecaps, mlkemEncaps, mlkemKeyGen } from './mlkem.js';
+import {
+  ML_KEM_1024,
+  type MlKemEncapsulation,
+  mlkemDecaps,
+  mlkemEncaps,
+  mlkemKeyGen,
+} from './mlkem.js';
 import { drawRandom, type RandomSource, secureRandom } from './random.js';
 
 /** The KEM type bytes chiffre implements. */
@@ -90,8 +96,13 @@ export function kemGenerateKeyPair(
 ): SerializedKemKeyPair {
   if (!isKemType(type)) throw new RangeError('unsupported KEM type');
   const seed = drawRandom(random, 64);
-  const { ek, dk } = mlkemKeyGen(ML_KEM_1024, seed);
-  wipe(seed);
+  let pair: { ek: Uint8Array; dk: Uint8Array };
+  try {
+    pair = mlkemKeyGen(ML_KEM_1024, seed);
+  } finally {
+    wipe(seed);
+  }
+  const { ek, dk } = pair;
   const out = {
     publicKey: concatBytes(Uint8Array.of(type), ek),
     secretKey: concatBytes(Uint8Array.of(type), dk),
@@ -118,18 +129,52 @@ export function kemEncapsulate(
   publicKey: Uint8Array,
   random: RandomSource = secureRandom,
 ): KemEncapsulation {
-  const type = checkKemPublicKey(publicKey);
-  const raw = publicKey.subarray(1);
+  // Checked and copied before the random source (caller code) runs: the key checked is the key
+  // used, however the caller's buffer changes afterwards.
+  const { type, raw } = readInput('kem-public', () => {
+    const t = checkKemPublicKey(publicKey);
+    return { type: t, raw: new Uint8Array(publicKey.subarray(1)) };
+  });
+  if (raw.length !== KEM1024_PUBLIC_KEY_LENGTH) {
+    throw new InvalidKeyError('KEM public key changed while it was read', 'kem-public');
+  }
   const rand = drawRandom(random, 32);
-  const m = type === KEM_TYPE_KYBER1024 ? sha3_256(rand) : rand;
-  const result = mlkemEncaps(ML_KEM_1024, raw, m);
-  wipe(rand, m);
+  let m: Uint8Array | undefined;
+  let result: MlKemEncapsulation | undefined;
+  try {
+    m = type === KEM_TYPE_KYBER1024 ? sha3_256(rand) : rand;
+    result = mlkemEncaps(ML_KEM_1024, raw, m);
+  } finally {
+    wipe(rand, m);
+  }
   if (result === undefined) throw new InvalidKeyError('invalid KEM public key', 'kem-public');
   const sharedSecret =
     type === KEM_TYPE_KYBER1024
       ? kyberSharedSecret(result.sharedSecret, result.ciphertext)
       : result.sharedSecret;
   return { ciphertext: concatBytes(Uint8Array.of(type), result.ciphertext), sharedSecret };
+}
+
+/**
+ * Run the checks and copies of caller input. Our errors and misuse errors pass through; anything
+ * else the input throws while it is read (a Proxy, a detached buffer) becomes an
+ * `InvalidKeyError` of `kind`, with the original as its cause.
+ */
+function readInput<T>(kind: 'kem-public' | 'kem-secret', read: () => T): T {
+  try {
+    return read();
+  } catch (cause) {
+    if (isSignalError(cause) || cause instanceof TypeError || cause instanceof RangeError) {
+      throw cause;
+    }
+    throw new InvalidKeyError(
+      `unreadable KEM ${kind === 'kem-public' ? 'public' : 'secret'} key`,
+      kind,
+      {
+        cause,
+      },
+    );
+  }
 }
 
 /**
@@ -140,21 +185,35 @@ export function kemEncapsulate(
  * @throws {InvalidMessageError} `ERR_INVALID_MESSAGE` for a ciphertext of the wrong type or length
  */
 export function kemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  const type = checkKemSecretKey(secretKey);
-  assertBytes(ciphertext, 'ciphertext');
-  if (ciphertext.length === 0 || ciphertext[0] !== type) {
-    throw new InvalidMessageError('KEM ciphertext type does not match the key', 'kem-ciphertext');
+  // Private copies: ML-KEM and the Kyber secret below read the same bytes the checks saw.
+  const { type, sk, rawCt } = readInput('kem-secret', () => {
+    const t = checkKemSecretKey(secretKey);
+    assertBytes(ciphertext, 'ciphertext');
+    if (ciphertext.length === 0 || ciphertext[0] !== t) {
+      throw new InvalidMessageError('KEM ciphertext type does not match the key', 'kem-ciphertext');
+    }
+    if (ciphertext.length !== KEM1024_CIPHERTEXT_LENGTH + 1) {
+      throw new InvalidMessageError(
+        `KEM ciphertext must be ${String(KEM1024_CIPHERTEXT_LENGTH + 1)} bytes, got ${String(ciphertext.length)}`,
+        'kem-ciphertext',
+      );
+    }
+    return {
+      type: t,
+      sk: new Uint8Array(secretKey.subarray(1)),
+      rawCt: new Uint8Array(ciphertext.subarray(1)),
+    };
+  });
+  try {
+    if (sk.length !== KEM1024_SECRET_KEY_LENGTH || rawCt.length !== KEM1024_CIPHERTEXT_LENGTH) {
+      throw new InvalidKeyError('KEM input changed while it was read', 'kem-secret');
+    }
+    const kBar = mlkemDecaps(ML_KEM_1024, sk, rawCt);
+    if (kBar === undefined) throw new InvalidKeyError('invalid KEM secret key', 'kem-secret');
+    return type === KEM_TYPE_KYBER1024 ? kyberSharedSecret(kBar, rawCt) : kBar;
+  } finally {
+    wipe(sk);
   }
-  if (ciphertext.length !== KEM1024_CIPHERTEXT_LENGTH + 1) {
-    throw new InvalidMessageError(
-      `KEM ciphertext must be ${String(KEM1024_CIPHERTEXT_LENGTH + 1)} bytes, got ${String(ciphertext.length)}`,
-      'kem-ciphertext',
-    );
-  }
-  const rawCt = ciphertext.subarray(1);
-  const kBar = mlkemDecaps(ML_KEM_1024, secretKey.subarray(1), rawCt);
-  if (kBar === undefined) throw new InvalidKeyError('invalid KEM secret key', 'kem-secret');
-  return type === KEM_TYPE_KYBER1024 ? kyberSharedSecret(kBar, rawCt) : kBar;
 }
 
 /** The public key embedded in a serialized secret key (FIPS 203 layout: ŝ ‖ pk ‖ H(pk) ‖ z). */

@@ -8,6 +8,10 @@
  * The K-PKE steps are exported separately for `./mlkem768-incremental.ts`, which splits
  * encryption in two.
  *
+ * The three top-level functions copy their inputs first and work on the copies (checking their
+ * lengths), so an input whose contents change while they run (a view of a buffer someone
+ * resizes, a Proxy) can neither bypass a check nor mix two keys; the copies of secrets are wiped.
+ *
  * Representation: a polynomial is a `Uint16Array(256)` with coefficients in [0, q); the
  * polynomials of one operation are views into one buffer, wiped at the end. Arithmetic on
  * secret-derived values has no secret-dependent branch, table index or integer division:
@@ -269,6 +273,16 @@ function decodeDecompress(bytes: Uint8Array, offset: number, d: number, out: Uin
   for (let i = 0; i < N; i++) out[i] = ((out[i] as number) * Q + half) >> d;
 }
 
+/** A private copy of `bytes`, which must be `length` long (RangeError otherwise). */
+function copyOf(bytes: Uint8Array, length: number, name: string): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  if (copy.length !== length) {
+    wipe(copy);
+    throw new RangeError(`${name} must be ${String(length)} bytes`);
+  }
+  return copy;
+}
+
 /** Polynomials as views into one buffer, so that an operation allocates (and wipes) once. */
 export function polys(count: number): { readonly buffer: Uint16Array; readonly at: Uint16Array[] } {
   const buffer = new Uint16Array(count * N);
@@ -383,18 +397,20 @@ export interface MlKemKeyPair {
  * ML-KEM.KeyGen_internal (FIPS 203 Algorithm 16 with K-PKE.KeyGen, Algorithm 13) from the
  * 64-byte seed `d ‖ z`.
  */
-export function mlkemKeyGen(p: MlKemParams, seed: Uint8Array): MlKemKeyPair {
+export function mlkemKeyGen(p: MlKemParams, seedInput: Uint8Array): MlKemKeyPair {
   const { k } = p;
   const ekBytes = ekLength(p);
-  const g = sha3_512Parts(seed.subarray(0, 32), Uint8Array.of(k));
-  const rho = g.subarray(0, 32);
-  const sigma = g.subarray(32, 64);
+  const seed = copyOf(seedInput, 64, 'seed');
   const work = polys(2 * k + 1);
   const sHat = work.at.slice(0, k);
   const tHat = work.at.slice(k, 2 * k);
   const tmp = work.at[2 * k] as Uint16Array;
   const dk = new Uint8Array(dkLength(p));
+  let g: Uint8Array | undefined;
   try {
+    g = sha3_512Parts(seed.subarray(0, 32), Uint8Array.of(k));
+    const rho = g.subarray(0, 32);
+    const sigma = g.subarray(32, 64);
     for (let i = 0; i < k; i++) {
       const s = sHat[i] as Uint16Array;
       sampleCbd2(sigma, i, s);
@@ -420,9 +436,12 @@ export function mlkemKeyGen(p: MlKemParams, seed: Uint8Array): MlKemKeyPair {
     dk.set(sha3_256Parts(ek), ekOffset + ekBytes);
     dk.set(seed.subarray(32, 64), ekOffset + ekBytes + 32);
     return { ek, dk };
+  } catch (e) {
+    wipe(dk);
+    throw e;
   } finally {
     work.buffer.fill(0);
-    wipe(g);
+    wipe(g, seed);
   }
 }
 
@@ -448,25 +467,29 @@ export interface MlKemEncapsulation {
 
 /**
  * ML-KEM.Encaps_internal (FIPS 203 Algorithm 17) with the 32-byte message `m`, after the §7.2
- * input check: `undefined` when `ek` fails the modulus check. The caller checks the lengths.
+ * input check: `undefined` when `ek` fails the modulus check.
+ *
+ * @throws {RangeError} for an `ek` or `m` of the wrong length
  */
 export function mlkemEncaps(
   p: MlKemParams,
-  ek: Uint8Array,
-  m: Uint8Array,
+  ekInput: Uint8Array,
+  mInput: Uint8Array,
 ): MlKemEncapsulation | undefined {
+  const ek = copyOf(ekInput, ekLength(p), 'ek');
+  const m = copyOf(mInput, 32, 'm');
   const work = polys(p.k);
+  let kr: Uint8Array | undefined;
   try {
     if (!decodeTHat(p, ek, work.at)) return undefined;
-    const kr = sha3_512Parts(m, sha3_256Parts(ek));
+    kr = sha3_512Parts(m, sha3_256Parts(ek));
     const ciphertext = new Uint8Array(ctLength(p));
     const rho = ek.subarray(POLY12_BYTES * p.k);
     kpkeEncrypt(p, work.at, rho, m, kr.subarray(32), ciphertext);
-    const sharedSecret = kr.slice(0, 32);
-    wipe(kr);
-    return { ciphertext, sharedSecret };
+    return { ciphertext, sharedSecret: kr.slice(0, 32) };
   } finally {
     work.buffer.fill(0);
+    wipe(kr, m);
   }
 }
 
@@ -494,6 +517,9 @@ function kpkeDecrypt(p: MlKemParams, dk: Uint8Array, ct: Uint8Array): Uint8Array
       m[i >> 3] = (m[i >> 3] as number) | (bit << (i & 7));
     }
     return m;
+  } catch (e) {
+    wipe(m);
+    throw e;
   } finally {
     work.buffer.fill(0);
   }
@@ -502,27 +528,33 @@ function kpkeDecrypt(p: MlKemParams, dk: Uint8Array, ct: Uint8Array): Uint8Array
 /**
  * ML-KEM.Decaps_internal (FIPS 203 Algorithm 18) after the §7.3 hash check: `undefined` when
  * the hash stored in `dk` is not `H(ek)`. A ciphertext that does not re-encrypt to itself yields
- * the implicit-rejection key `J(z ‖ c)`, chosen without a branch. The caller checks the lengths.
+ * the implicit-rejection key `J(z ‖ c)`, chosen without a branch.
+ *
+ * @throws {RangeError} for a `dk` or `ct` of the wrong length
  */
 export function mlkemDecaps(
   p: MlKemParams,
-  dk: Uint8Array,
-  ct: Uint8Array,
+  dkInput: Uint8Array,
+  ctInput: Uint8Array,
 ): Uint8Array | undefined {
+  const ct = copyOf(ctInput, ctLength(p), 'ciphertext');
+  const dk = copyOf(dkInput, dkLength(p), 'dk');
   const ekStart = POLY12_BYTES * p.k;
   const ekEnd = ekStart + ekLength(p);
   const ek = dk.subarray(ekStart, ekEnd);
   const h = dk.subarray(ekEnd, ekEnd + 32);
   const z = dk.subarray(ekEnd + 32, ekEnd + 64);
-  const hash = sha3_256Parts(ek);
-  let differ = 0;
-  for (let i = 0; i < 32; i++) differ |= (hash[i] as number) ^ (h[i] as number);
-  if (differ !== 0) return undefined;
-  const m = kpkeDecrypt(p, dk, ct);
-  const kr = sha3_512Parts(m, h);
   const work = polys(p.k);
   const again = new Uint8Array(ct.length);
+  let m: Uint8Array | undefined;
+  let kr: Uint8Array | undefined;
   try {
+    const hash = sha3_256Parts(ek);
+    let differ = 0;
+    for (let i = 0; i < 32; i++) differ |= (hash[i] as number) ^ (h[i] as number);
+    if (differ !== 0) return undefined;
+    m = kpkeDecrypt(p, dk, ct);
+    kr = sha3_512Parts(m, h);
     decodeTHat(p, ek, work.at);
     kpkeEncrypt(p, work.at, ek.subarray(POLY12_BYTES * p.k), m, kr.subarray(32), again);
     let diff = 0;
@@ -537,6 +569,6 @@ export function mlkemDecaps(
     return out;
   } finally {
     work.buffer.fill(0);
-    wipe(m, kr, again);
+    wipe(m, kr, again, dk);
   }
 }

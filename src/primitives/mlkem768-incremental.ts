@@ -151,10 +151,13 @@ export function mlkem768Encaps1(
   random: RandomSource = secureRandom,
 ): MlKem768Encaps1Result {
   assertBytes(header, 'header', MLKEM768_HEADER_LENGTH);
-  const rho = header.subarray(0, 32);
+  // One read of the header: ρ is used k² times below.
+  const ownHeader = new Uint8Array(header);
+  if (ownHeader.length !== MLKEM768_HEADER_LENGTH) throw new RangeError('header changed length');
+  const rho = ownHeader.subarray(0, 32);
   const m = drawRandom(random, 32);
   // FIPS 203 Algorithm 17 line 1: (K, r) ← G(m ‖ H(ek)); H(ek) is the second half of the header.
-  const kr = sha3_512Parts(m, header.subarray(32));
+  const kr = sha3_512Parts(m, ownHeader.subarray(32));
   const sharedSecret = kr.slice(0, 32);
   const r = kr.slice(32);
   wipe(kr);
@@ -226,9 +229,15 @@ export function mlkem768Encaps2(ek: Uint8Array, state: MlKem768EncapsState): Uin
 export function mlkem768HeaderMatchesEk(header: Uint8Array, ek: Uint8Array): boolean {
   assertBytes(header, 'header', MLKEM768_HEADER_LENGTH);
   assertBytes(ek, 'ek', MLKEM768_EK_LENGTH);
-  const hashOk = equalConstantTime(sha3_256Parts(ek, header.subarray(0, 32)), header.subarray(32));
+  // One read of ek, so that both checks see the same bytes.
+  const ownEk = new Uint8Array(ek);
+  if (ownEk.length !== MLKEM768_EK_LENGTH) throw new RangeError('ek changed length');
+  const hashOk = equalConstantTime(
+    sha3_256Parts(ownEk, header.subarray(0, 32)),
+    header.subarray(32),
+  );
   const work = polys(K);
-  const modulusOk = decodeTHat(ML_KEM_768, ek, work.at);
+  const modulusOk = decodeTHat(ML_KEM_768, ownEk, work.at);
   return hashOk && modulusOk;
 }
 

@@ -15,7 +15,7 @@ import {
   kemPublicKeyFromSecretKey,
   type KemType,
 } from '../../src/primitives/index.js';
-import { catchError, fcParams, fixedRandom, seededRandom } from './helpers.js';
+import { catchError, fcParams, fixedRandom, isAllowedError, seededRandom } from './helpers.js';
 
 const TYPES: readonly KemType[] = [KEM_TYPE_KYBER1024, KEM_TYPE_MLKEM1024];
 const seed64 = fc.uint8Array({ minLength: 64, maxLength: 64 });
@@ -283,6 +283,78 @@ describe.each(TYPES.map((type) => ({ type, label: `0x${type.toString(16).padStar
       expect(publicKey).toEqual(pkCopy);
       expect(secretKey).toEqual(skCopy);
       expect(ciphertext).toEqual(ctCopy);
+    });
+
+    it('encapsulates to the key it checked, even when the random source shrinks the key buffer', () => {
+      const { publicKey, secretKey } = pairOf(type);
+      // A resizable ArrayBuffer (ES2024; typed here because the test build targets ES2022 types).
+      const Resizable = ArrayBuffer as unknown as new (
+        length: number,
+        options: { maxByteLength: number },
+      ) => ArrayBuffer & { resize(length: number): void };
+      const buffer = new Resizable(publicKey.length, { maxByteLength: publicKey.length });
+      const view = new Uint8Array(buffer);
+      view.set(publicKey);
+      const m = new Uint8Array(32).fill(7);
+      // Caller code runs between the check and the encapsulation: it cuts the key to its type byte.
+      const shrinking = (n: number): Uint8Array => {
+        buffer.resize(1);
+        return m.slice(0, n);
+      };
+      const { ciphertext, sharedSecret } = kemEncapsulate(view, shrinking);
+      // The result is the encapsulation to the original key (an all-zero t̂ would put m in v).
+      expect(kemDecapsulate(secretKey, ciphertext)).toEqual(sharedSecret);
+      expect(kemEncapsulate(publicKey, fixedRandom(m)).ciphertext).toEqual(ciphertext);
+    });
+
+    it('input that throws while it is read gives a typed error, never the thrown one', () => {
+      const { publicKey, secretKey } = pairOf(type);
+      const m = new Uint8Array(32).fill(3);
+      const { ciphertext, sharedSecret } = kemEncapsulate(publicKey, fixedRandom(m));
+      // A Proxy (still `instanceof Uint8Array`) on which every property read (elements, length,
+      // methods, the iterator) throws after the first few; arrays its methods return (slice,
+      // subarray) are such proxies too.
+      const failingAfter = (real: Uint8Array, reads: number): Uint8Array => {
+        let n = 0;
+        const wrap = (arr: Uint8Array): Uint8Array =>
+          new Proxy(arr, {
+            get(target, key) {
+              if (++n > reads) {
+                throw new Error('boom from input');
+              }
+              const value: unknown = Reflect.get(target, key, target);
+              if (typeof value !== 'function') return value;
+              return (...args: unknown[]): unknown => {
+                const r: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+                return r instanceof Uint8Array ? wrap(r) : r;
+              };
+            },
+          });
+        return wrap(real);
+      };
+      // Every budget of successful reads, from none to more than the calls make: each call either
+      // gives the right answer or throws one of our errors (or TypeError/RangeError for misuse).
+      const outcome = (f: () => Uint8Array): unknown => {
+        try {
+          return f();
+        } catch (e) {
+          return isAllowedError(e) ? 'allowed error' : e;
+        }
+      };
+      for (let reads = 0; reads <= 40; reads++) {
+        const results = [
+          outcome(
+            () => kemEncapsulate(failingAfter(publicKey, reads), fixedRandom(m)).sharedSecret,
+          ),
+          outcome(() => kemDecapsulate(failingAfter(secretKey, reads), ciphertext)),
+          outcome(() => kemDecapsulate(secretKey, failingAfter(ciphertext, reads))),
+        ];
+        for (const r of results) {
+          expect(r === 'allowed error' ? r : r instanceof Uint8Array ? [...r] : r).toEqual(
+            r === 'allowed error' ? r : [...sharedSecret],
+          );
+        }
+      }
     });
   },
 );
