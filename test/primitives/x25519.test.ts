@@ -140,6 +140,31 @@ describe('X25519 low-order and non-canonical public keys', () => {
     );
   });
 
+  it('is exactly "u mod p (bit 255 ignored) is 0, 1, p − 1 or an order-8 point", near every edge', () => {
+    const p = 2n ** 255n - 19n;
+    const lowOrder = new Set(edge.lowOrder.map(({ u }) => leBigint(hexToBytes(u)) % p));
+    expect(lowOrder.size).toBe(5);
+    const reference = (raw: Uint8Array): boolean =>
+      lowOrder.has((leBigint(raw) & (2n ** 255n - 1n)) % p);
+    const candidates: bigint[] = [];
+    for (const centre of [...lowOrder, p, 2n ** 255n - 1n, 2n ** 254n, 9n]) {
+      for (let d = -20n; d <= 20n; d++) {
+        const v = centre + d;
+        if (v >= 0n && v < 2n ** 255n) candidates.push(v, v + 2n ** 255n);
+      }
+    }
+    for (const v of candidates) {
+      const raw = leBytes32(v);
+      expect(isLowOrderX25519PublicKey(raw), v.toString(16)).toBe(reference(raw));
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (raw) => {
+        expect(isLowOrderX25519PublicKey(raw)).toBe(reference(raw));
+      }),
+      fcParams(500),
+    );
+  });
+
   it.each(edge.acceptedNonCanonical)('accepts $comment (RFC 7748 §5)', ({ u, output }) => {
     const raw = hexToBytes(u);
     expect(isLowOrderX25519PublicKey(raw)).toBe(false);
@@ -231,3 +256,17 @@ describe('X25519 private-key clamping', () => {
     expect(() => PrivateKey.generate(() => new Uint8Array(33))).toThrow(TypeError);
   });
 });
+
+/** Little-endian bytes as a bigint (written here, independently of src/). */
+function leBigint(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+/** A bigint below 2^256 as 32 little-endian bytes. */
+function leBytes32(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
