@@ -12,11 +12,40 @@
 export type Compress = (h: Int32Array, block: Uint8Array, offset: number) => void;
 
 /**
+ * The engine's own `length` getter of typed arrays: it runs no caller code (an own or inherited
+ * `length` property could) and throws `TypeError` for anything that is not a typed array.
+ */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(part) only
+const typedArrayLength = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object,
+  'length',
+)?.get as (this: unknown) => number;
+
+/**
+ * `parts` checked and made safe to hash: `TypeError` unless each is a `Uint8Array`, and a Proxy of
+ * one (which passes `instanceof`) is copied out here, so that no caller code runs later, while a
+ * hash uses its shared working arrays (a Proxy's reads could start another hash on them).
+ */
+export function plainParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+  let copied: Uint8Array[] | undefined;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i];
+    if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
+    if (!ArrayBuffer.isView(part)) {
+      copied ??= parts.slice();
+      copied[i] = Uint8Array.from(part);
+    }
+  }
+  return copied ?? parts;
+}
+
+/**
  * Hash `parts` into `h`, which may already hold `prefixBytes` of absorbed input (an HMAC key
  * state). `pending` is the caller's scratch block (its length is the block size); it is left
  * holding the last block, for the caller to wipe. `lengthBytes` is the size of the length field
  * (8 for SHA-256, 16 for SHA-512); inputs stay far below 2^53 bits, so only its low 64 bits are
- * ever non-zero.
+ * ever non-zero. `parts` must have passed {@link plainParts}: lengths are read with the engine's
+ * getter and bytes element by element, so hashing runs no caller code.
  */
 export function hashBlocks(
   h: Int32Array,
@@ -30,22 +59,21 @@ export function hashBlocks(
   let fill = 0;
   let total = prefixBytes;
   for (const part of parts) {
-    total += part.length;
+    const length = typedArrayLength.call(part);
+    total += length;
     let pos = 0;
     if (fill > 0) {
-      const take = Math.min(block - fill, part.length);
-      pending.set(part.subarray(0, take), fill);
+      const take = Math.min(block - fill, length);
+      for (let i = 0; i < take; i++) pending[fill + i] = part[i] as number;
       fill += take;
       pos = take;
       if (fill < block) continue;
       compress(h, pending, 0);
       fill = 0;
     }
-    for (; pos + block <= part.length; pos += block) compress(h, part, pos);
-    if (pos < part.length) {
-      pending.set(part.subarray(pos), 0);
-      fill = part.length - pos;
-    }
+    for (; pos + block <= length; pos += block) compress(h, part, pos);
+    for (let i = pos; i < length; i++) pending[i - pos] = part[i] as number;
+    if (pos < length) fill = length - pos;
   }
   pending[fill++] = 0x80;
   if (fill > block - lengthBytes) {

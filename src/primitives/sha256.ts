@@ -16,7 +16,7 @@
  * @module
  */
 
-import { hashBlocks } from './merkle-damgard.js';
+import { hashBlocks, plainParts } from './merkle-damgard.js';
 
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -38,8 +38,9 @@ const BLOCK = 64;
 /** Length of a SHA-256 digest (and of an HMAC-SHA256 output) in bytes. */
 export const SHA256_LENGTH = 32;
 
-// Scratch shared by every call: JavaScript runs one call at a time and nothing here yields, so
-// two calls never interleave on it. Wiped before each public function returns.
+// Scratch shared by every call: JavaScript runs one call at a time, nothing here yields, and no
+// caller code runs while it is in use (inputs pass `plainParts` first), so two calls never
+// interleave on it. Wiped before each public function returns.
 const W = new Int32Array(64);
 const pending = new Uint8Array(BLOCK);
 const state = new Int32Array(8);
@@ -124,15 +125,9 @@ function wipeScratch(): void {
   innerDigest.fill(0);
 }
 
-function assertParts(parts: readonly Uint8Array[]): void {
-  for (const part of parts) {
-    if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
-  }
-}
-
 /** SHA-256 of the concatenation of `parts`. */
-export function sha256Parts(...parts: Uint8Array[]): Uint8Array {
-  assertParts(parts);
+export function sha256Parts(...input: Uint8Array[]): Uint8Array {
+  const parts = plainParts(input);
   const out = new Uint8Array(SHA256_LENGTH);
   try {
     state.set(IV);
@@ -174,9 +169,13 @@ export class HmacSha256Key {
   }
 
   /** HMAC of the concatenation of `parts`, written to `out[offset .. offset + 32]`. */
-  macInto(parts: readonly Uint8Array[], out: Uint8Array, offset: number): void {
-    assertParts(parts);
-    if (!(out instanceof Uint8Array) || offset < 0 || offset + SHA256_LENGTH > out.length) {
+  macInto(input: readonly Uint8Array[], out: Uint8Array, offset: number): void {
+    const parts = plainParts(input);
+    // A genuine typed array (not a Proxy), so that writing the result runs no caller code.
+    if (!(out instanceof Uint8Array) || !ArrayBuffer.isView(out)) {
+      throw new TypeError('output must be a Uint8Array');
+    }
+    if (offset < 0 || offset + SHA256_LENGTH > out.length) {
       throw new RangeError('output does not fit');
     }
     try {

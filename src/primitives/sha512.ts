@@ -12,7 +12,7 @@
  * @module
  */
 
-import { hashBlocks } from './merkle-damgard.js';
+import { hashBlocks, plainParts } from './merkle-damgard.js';
 
 const BLOCK = 128;
 /** Length of a SHA-512 digest in bytes. */
@@ -62,7 +62,8 @@ function initialState(): Int32Array {
   return IV.slice();
 }
 
-// Message schedule, shared by every call (nothing here yields) and wiped after each.
+// Message schedule, shared by every call (nothing here yields, and inputs pass `plainParts`, so
+// no caller code runs during a call) and wiped after each.
 const WH = new Int32Array(80);
 const WL = new Int32Array(80);
 
@@ -172,10 +173,8 @@ function compress(h: Int32Array, block: Uint8Array, offset: number): void {
 }
 
 /** SHA-512 of the concatenation of `parts`. */
-export function sha512Parts(...parts: Uint8Array[]): Uint8Array {
-  for (const part of parts) {
-    if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
-  }
+export function sha512Parts(...input: Uint8Array[]): Uint8Array {
+  const parts = plainParts(input);
   const h = initialState();
   const pending = new Uint8Array(BLOCK);
   try {

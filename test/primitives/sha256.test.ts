@@ -121,3 +121,56 @@ describe('HKDF-SHA256', () => {
     );
   });
 });
+
+describe('inputs that run code while they are read', () => {
+  // A Proxy over a Uint8Array passes `instanceof Uint8Array`; the first property read on it starts
+  // another hash, which must not disturb the one reading it.
+  function reentering(bytes: Uint8Array, onRead: () => void): Uint8Array {
+    let fired = false;
+    return new Proxy(bytes, {
+      get(target, key) {
+        if (!fired) {
+          fired = true;
+          onRead();
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+  }
+  const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+  const other = Uint8Array.from({ length: 100 }, (_, i) => i);
+  const key = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+
+  it('a hash started from inside another leaves both right', () => {
+    let inner: Uint8Array | undefined;
+    expect(sha256Parts(reentering(data, () => (inner = sha256Parts(other))))).toEqual(sha256(data));
+    expect(inner).toEqual(sha256(other));
+    const mac = hmacSha256Parts(
+      key,
+      reentering(data, () => (inner = hmacSha256Parts(key, other))),
+    );
+    expect(mac).toEqual(hmac(sha256, key, data));
+    expect(inner).toEqual(hmac(sha256, key, other));
+  });
+
+  it('an own `length` getter on an input is not consulted', () => {
+    const bytes = data.slice();
+    Object.defineProperty(bytes, 'length', {
+      get: () => {
+        sha256Parts(other);
+        return 7;
+      },
+    });
+    expect(sha256Parts(bytes)).toEqual(sha256(data));
+  });
+
+  it('refuses an output that is not a plain Uint8Array', () => {
+    const out = new Proxy(new Uint8Array(32), {});
+    expect(() => {
+      new HmacSha256Key(key).macInto([data], out, 0);
+    }).toThrow(TypeError);
+  });
+});

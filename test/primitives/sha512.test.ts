@@ -66,3 +66,25 @@ describe('SHA-512', () => {
     expect(() => sha512Parts('abc' as unknown as Uint8Array)).toThrow(TypeError);
   });
 });
+
+describe('inputs that run code while they are read', () => {
+  it('a hash started from inside another (a Proxy input) leaves both right', () => {
+    const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
+    const other = Uint8Array.from({ length: 100 }, (_, i) => i);
+    let inner: Uint8Array | undefined;
+    const proxy = new Proxy(data, {
+      get(target, key) {
+        // Reading element 150 (in the second block) or the iterator starts another hash.
+        if (inner === undefined && (key === '150' || key === Symbol.iterator)) {
+          inner = sha512Parts(other);
+        }
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function'
+          ? (value as (...a: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+    expect(sha512Parts(proxy)).toEqual(sha512(data));
+    expect(inner).toEqual(sha512(other));
+  });
+});
