@@ -11,32 +11,45 @@
 /** A compression function: absorb `block[offset .. offset + block length]` into the state `h`. */
 export type Compress = (h: Int32Array, block: Uint8Array, offset: number) => void;
 
-/**
- * The engine's own `length` getter of typed arrays: it runs no caller code (an own or inherited
- * `length` property could) and throws `TypeError` for anything that is not a typed array.
- */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with .call(part) only
-const typedArrayLength = Object.getOwnPropertyDescriptor(
-  Object.getPrototypeOf(Uint8Array.prototype) as object,
-  'length',
-)?.get as (this: unknown) => number;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
 /**
- * `parts` checked and made safe to hash: `TypeError` unless each is a `Uint8Array`, and a Proxy of
- * one (which passes `instanceof`) is copied out here, so that no caller code runs later, while a
- * hash uses its shared working arrays (a Proxy's reads could start another hash on them).
+ * The engine's own getters of typed arrays. They run no caller code (an own or inherited
+ * property of the object could): `length`, which throws `TypeError` for anything that is not a
+ * typed array, and the tag, which names the real kind (`'Uint8Array'` also for a `Buffer`) and is
+ * `undefined` for anything else, a Proxy of a Uint8Array included.
  */
-export function plainParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
-  let copied: Uint8Array[] | undefined;
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i];
-    if (!(part instanceof Uint8Array)) throw new TypeError('input must be Uint8Arrays');
-    if (!ArrayBuffer.isView(part)) {
-      copied ??= parts.slice();
-      copied[i] = Uint8Array.from(part);
-    }
+/* eslint-disable @typescript-eslint/unbound-method -- only ever called with .call(value) */
+export const typedArrayLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'length')
+  ?.get as (this: unknown) => number;
+const typedArrayTag = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag)
+  ?.get as (this: unknown) => string | undefined;
+/* eslint-enable @typescript-eslint/unbound-method */
+
+/** Whether `value` is a real Uint8Array (or subclass, such as Buffer): no Proxy, no other kind. */
+export function isPlainUint8Array(value: unknown): value is Uint8Array {
+  return typedArrayTag.call(value) === 'Uint8Array';
+}
+
+/**
+ * `parts` checked and made safe to hash, in a new array read once here: `TypeError` unless each
+ * is a `Uint8Array`, and a Proxy of one (which passes `instanceof`) is copied out. So no caller
+ * code runs later, while a hash uses its shared working arrays (a Proxy's reads could start
+ * another hash on them); the built-ins themselves are assumed untouched.
+ */
+export function plainParts(parts: readonly Uint8Array[]): Uint8Array[] {
+  const n = parts.length;
+  const out = new Array<Uint8Array>(n);
+  for (let i = 0; i < n; i++) {
+    const part: unknown = parts[i];
+    const tag = typedArrayTag.call(part);
+    if (tag === 'Uint8Array') out[i] = part as Uint8Array;
+    // No tag but `instanceof`: a Proxy of a Uint8Array. (Another kind of typed array given the
+    // Uint8Array prototype has a tag, and is refused.)
+    else if (tag === undefined && part instanceof Uint8Array) out[i] = Uint8Array.from(part);
+    else throw new TypeError('input must be Uint8Arrays');
   }
-  return copied ?? parts;
+  return out;
 }
 
 /**
@@ -58,12 +71,13 @@ export function hashBlocks(
   const block = pending.length;
   let fill = 0;
   let total = prefixBytes;
-  for (const part of parts) {
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p] as Uint8Array;
     const length = typedArrayLength.call(part);
     total += length;
     let pos = 0;
     if (fill > 0) {
-      const take = Math.min(block - fill, length);
+      const take = block - fill < length ? block - fill : length;
       for (let i = 0; i < take; i++) pending[fill + i] = part[i] as number;
       fill += take;
       pos = take;

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { hashBlocks, plainParts } from './merkle-damgard.js';
+import { hashBlocks, isPlainUint8Array, plainParts, typedArrayLength } from './merkle-damgard.js';
 
 const K = Int32Array.from([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -148,10 +148,11 @@ export class HmacSha256Key {
   readonly #outer = new Int32Array(8);
 
   /** @param key - the HMAC key, any length (longer than 64 bytes is hashed first) */
-  constructor(key: Uint8Array) {
-    if (!(key instanceof Uint8Array)) throw new TypeError('key must be a Uint8Array');
+  constructor(keyInput: Uint8Array) {
+    if (!(keyInput instanceof Uint8Array)) throw new TypeError('key must be a Uint8Array');
+    const [key] = plainParts([keyInput]) as [Uint8Array];
     const padded = new Uint8Array(BLOCK);
-    if (key.length > BLOCK) {
+    if (typedArrayLength.call(key) > BLOCK) {
       const hashed = sha256Parts(key);
       padded.set(hashed);
       hashed.fill(0);
@@ -171,11 +172,13 @@ export class HmacSha256Key {
   /** HMAC of the concatenation of `parts`, written to `out[offset .. offset + 32]`. */
   macInto(input: readonly Uint8Array[], out: Uint8Array, offset: number): void {
     const parts = plainParts(input);
-    // A genuine typed array (not a Proxy), so that writing the result runs no caller code.
-    if (!(out instanceof Uint8Array) || !ArrayBuffer.isView(out)) {
-      throw new TypeError('output must be a Uint8Array');
-    }
-    if (offset < 0 || offset + SHA256_LENGTH > out.length) {
+    // A real Uint8Array (not a Proxy), so that writing the result runs no caller code.
+    if (!isPlainUint8Array(out)) throw new TypeError('output must be a Uint8Array');
+    if (
+      !Number.isInteger(offset) ||
+      offset < 0 ||
+      offset + SHA256_LENGTH > typedArrayLength.call(out)
+    ) {
       throw new RangeError('output does not fit');
     }
     try {

@@ -167,6 +167,43 @@ describe('inputs that run code while they are read', () => {
     expect(sha256Parts(bytes)).toEqual(sha256(data));
   });
 
+  it('a parts array whose element getter starts another MAC leaves both right', () => {
+    const parts: Uint8Array[] = [];
+    let inner: Uint8Array | undefined;
+    Object.defineProperty(parts, 0, {
+      // Every read starts another MAC; only a read while the outer MAC runs could disturb it.
+      get: () => {
+        inner = hmacSha256Parts(key, other);
+        return data;
+      },
+    });
+    const out = new Uint8Array(32);
+    new HmacSha256Key(key).macInto(parts, out, 0);
+    expect(out).toEqual(hmac(sha256, key, data));
+    expect(inner).toEqual(hmac(sha256, key, other));
+  });
+
+  it('a key whose class reports another length is hashed by its real bytes', () => {
+    class Longer extends Uint8Array {
+      override get length(): number {
+        return 65;
+      }
+    }
+    const longer = new Longer(10).fill(9);
+    expect(hmacSha256Parts(longer, data)).toEqual(hmac(sha256, new Uint8Array(10).fill(9), data));
+  });
+
+  it('refuses other typed arrays dressed as Uint8Array, and outputs at a non-integer offset', () => {
+    const dressed = new Uint16Array(8);
+    Object.setPrototypeOf(dressed, Uint8Array.prototype);
+    expect(() => sha256Parts(dressed as unknown as Uint8Array)).toThrow(TypeError);
+    for (const offset of [Number.NaN, 0.5]) {
+      expect(() => {
+        new HmacSha256Key(key).macInto([data], new Uint8Array(64), offset);
+      }).toThrow(RangeError);
+    }
+  });
+
   it('refuses an output that is not a plain Uint8Array', () => {
     const out = new Proxy(new Uint8Array(32), {});
     expect(() => {
