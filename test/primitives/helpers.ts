@@ -99,3 +99,29 @@ export function split(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] 
   parts.push(bytes.subarray(from));
   return parts;
 }
+
+/**
+ * A Proxy over `bytes` (it still passes `instanceof Uint8Array`) that calls `onRead` once, at the
+ * first property read `when` accepts (every read by default): for checking that a function whose
+ * input runs code while it is read (here, usually, a call back into the same function) still
+ * gives the right answer. Methods are bound to the real array.
+ */
+export function proxyRunningOnRead(
+  bytes: Uint8Array,
+  onRead: () => void,
+  when: (key: string | symbol) => boolean = () => true,
+): Uint8Array {
+  let fired = false;
+  return new Proxy(bytes, {
+    get(target, key) {
+      if (!fired && when(key)) {
+        fired = true;
+        onRead();
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}

@@ -16,7 +16,7 @@ import {
   sha256Parts,
 } from '../../src/primitives/sha256.js';
 import { bytesToHex } from '../support/hex.js';
-import { fcParams, split } from './helpers.js';
+import { fcParams, proxyRunningOnRead, split } from './helpers.js';
 
 const hex = bytesToHex;
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -123,23 +123,9 @@ describe('HKDF-SHA256', () => {
 });
 
 describe('inputs that run code while they are read', () => {
-  // A Proxy over a Uint8Array passes `instanceof Uint8Array`; the first property read on it starts
-  // another hash, which must not disturb the one reading it.
-  function reentering(bytes: Uint8Array, onRead: () => void): Uint8Array {
-    let fired = false;
-    return new Proxy(bytes, {
-      get(target, key) {
-        if (!fired) {
-          fired = true;
-          onRead();
-        }
-        const value: unknown = Reflect.get(target, key, target);
-        return typeof value === 'function'
-          ? (value as (...a: unknown[]) => unknown).bind(target)
-          : value;
-      },
-    });
-  }
+  // The first property read on the input starts another hash.
+  const reentering = (bytes: Uint8Array, onRead: () => void): Uint8Array =>
+    proxyRunningOnRead(bytes, onRead);
   const data = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
   const other = Uint8Array.from({ length: 100 }, (_, i) => i);
   const key = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
