@@ -167,13 +167,8 @@ function readInput<T>(kind: 'kem-public' | 'kem-secret', read: () => T): T {
     if (isSignalError(cause) || cause instanceof TypeError || cause instanceof RangeError) {
       throw cause;
     }
-    throw new InvalidKeyError(
-      `unreadable KEM ${kind === 'kem-public' ? 'public' : 'secret'} key`,
-      kind,
-      {
-        cause,
-      },
-    );
+    const what = kind === 'kem-public' ? 'KEM public key' : 'KEM secret key or ciphertext';
+    throw new InvalidKeyError(`unreadable ${what}`, kind, { cause });
   }
 }
 
@@ -198,11 +193,9 @@ export function kemDecapsulate(secretKey: Uint8Array, ciphertext: Uint8Array): U
         'kem-ciphertext',
       );
     }
-    return {
-      type: t,
-      sk: new Uint8Array(secretKey.subarray(1)),
-      rawCt: new Uint8Array(ciphertext.subarray(1)),
-    };
+    // The ciphertext first: nothing read after the secret key's copy can throw and leave it.
+    const ct = new Uint8Array(ciphertext.subarray(1));
+    return { type: t, rawCt: ct, sk: new Uint8Array(secretKey.subarray(1)) };
   });
   try {
     if (sk.length !== KEM1024_SECRET_KEY_LENGTH || rawCt.length !== KEM1024_CIPHERTEXT_LENGTH) {
