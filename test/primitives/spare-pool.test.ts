@@ -14,11 +14,17 @@ function counter(): { make: () => Promise<number>; made: () => number } {
   };
 }
 
+/**
+ * A lifetime these tests never reach on the real clock (the expiry tests inject their own clock):
+ * with a second, a CI machine that stalls the process between refill and take fails them.
+ */
+const LONG_MS = 3_600_000;
+
 describe('SparePool', () => {
   it('is empty until refilled, then hands out values oldest first, each once', async () => {
     const c = counter();
     const discarded: number[] = [];
-    const pool = new SparePool(c.make, (v) => discarded.push(v), 3, 1000);
+    const pool = new SparePool(c.make, (v) => discarded.push(v), 3, LONG_MS);
     expect(pool.take()).toBeUndefined();
     await pool.refill();
     expect(pool.size).toBe(3);
@@ -30,7 +36,7 @@ describe('SparePool', () => {
 
   it('never holds more than its capacity, however often a refill is asked for', async () => {
     const c = counter();
-    const pool = new SparePool(c.make, () => undefined, 2, 1000);
+    const pool = new SparePool(c.make, () => undefined, 2, LONG_MS);
     await Promise.all([pool.refill(), pool.refill(), pool.refill()]);
     await pool.refill();
     expect(pool.size).toBe(2);
@@ -86,7 +92,7 @@ describe('SparePool', () => {
   it('clear discards every ready value', async () => {
     const c = counter();
     const discarded: number[] = [];
-    const pool = new SparePool(c.make, (v) => discarded.push(v), 2, 1000);
+    const pool = new SparePool(c.make, (v) => discarded.push(v), 2, LONG_MS);
     await pool.refill();
     pool.clear();
     expect(discarded).toEqual([1, 2]);
@@ -100,7 +106,7 @@ describe('SparePool', () => {
       () => (fail ? Promise.reject(new Error('no')) : Promise.resolve(++n)),
       () => undefined,
       2,
-      1000,
+      LONG_MS,
     );
     await expect(pool.refill()).resolves.toBeUndefined();
     expect(pool.size).toBe(0);
@@ -118,7 +124,7 @@ describe('SparePool', () => {
       },
       () => undefined,
       1,
-      1000,
+      LONG_MS,
     );
     await pool.refill();
     fail = false;

@@ -17,6 +17,7 @@ import {
 } from '../../src/spqr/erasure.js';
 import { GF16_POLYNOMIAL, gfDiv, gfInv, gfMul } from '../../src/spqr/gf16.js';
 import { bytesToHex, hexToBytes } from '../support/hex.js';
+import { fcRuns } from '../support/session-helpers.js';
 
 // ------------------------------------------------------------------------------------------
 // Independent reference arithmetic (carry-less multiply, square-and-multiply inverse, direct
@@ -179,7 +180,7 @@ describe('GF(2^16)', () => {
     const el = fc.integer({ min: 0, max: 0xffff });
     fc.assert(
       fc.property(el, el, (a, b) => gfMul(a, b) === refMul(a, b) && gfMul(a, b) === gfMul(b, a)),
-      { numRuns: 2000 },
+      fcRuns(2000),
     );
     expect(gfMul(0, 0x1234)).toBe(0);
     expect(gfMul(1, 0xbeef)).toBe(0xbeef);
@@ -222,7 +223,7 @@ describe('ChunkEncoder', () => {
           }
         },
       ),
-      { numRuns: 40 },
+      fcRuns(40),
     );
   });
 
@@ -330,7 +331,7 @@ describe('ChunkDecoder', () => {
             else expect(d.message()).toEqual(message);
           }
         }),
-        { numRuns: length > 500 ? 12 : 30 },
+        fcRuns(length > 500 ? 12 : 30),
       );
     });
   }
@@ -358,7 +359,7 @@ describe('ChunkDecoder', () => {
           expect(d.message()).toEqual(message);
         },
       ),
-      { numRuns: 25 },
+      fcRuns(25),
     );
   });
 
@@ -434,7 +435,7 @@ describe('ChunkDecoder', () => {
           expect(again.message()).toEqual(model.message());
         },
       ),
-      { numRuns: 150 },
+      fcRuns(150),
     );
   });
 
@@ -462,7 +463,7 @@ describe('ChunkDecoder', () => {
           }
         },
       ),
-      { numRuns: 100 },
+      fcRuns(100),
     );
   });
 
@@ -513,7 +514,7 @@ describe('stored layouts', () => {
           expect(back.nextChunk().chunk.data).toEqual(refChunk(message, steps));
         },
       ),
-      { numRuns: 20 },
+      fcRuns(20),
     );
   });
 
@@ -544,7 +545,7 @@ describe('stored layouts', () => {
           expect(ChunkDecoder.deserialize(done.serialize()).message()).toEqual(message);
         },
       ),
-      { numRuns: 20 },
+      fcRuns(20),
     );
   });
 
@@ -639,7 +640,7 @@ describe('stored layouts', () => {
           }
         },
       ),
-      { numRuns: 400 },
+      fcRuns(400),
     );
   });
 

@@ -18,6 +18,7 @@ import {
 } from '../../src/spqr/index.js';
 import type { Party } from '../support/parties.js';
 import { type Duo, makeDuo, rawField5, seededRandom, storedRecord } from './support.js';
+import { fcRuns } from '../support/session-helpers.js';
 
 const ALL_KINDS = [
   'keys-unsampled',
@@ -202,7 +203,7 @@ describe('corrupted stored state: only InvalidRecordError', () => {
         decodeOrRecordError(() => SessionRecord.deserialize(bytes));
         decodeOrRecordError(() => SessionRecord.deserialize(Uint8Array.from([2, ...bytes])));
       }),
-      { numRuns: 3_000 },
+      fcRuns(3_000),
     );
   });
 
@@ -239,7 +240,7 @@ describe('corrupted stored state: only InvalidRecordError', () => {
           }
         },
       ),
-      { numRuns: 4_000 },
+      fcRuns(4_000),
     );
     // The property was not vacuous: some mutants decode (e.g. changed key bytes).
     expect(decoded).toBeGreaterThan(50);
@@ -252,7 +253,7 @@ describe('corrupted stored state: only InvalidRecordError', () => {
           expect(hex(SessionRecord.deserialize(again).serialize())).toBe(hex(again));
         }
       }),
-      { numRuns: 1_500 },
+      fcRuns(1_500),
     );
   }, 120_000);
 });

@@ -31,6 +31,7 @@ import {
   type SpqrPayload,
 } from '../../src/spqr/index.js';
 import { bytesToHex, hexToBytes } from '../support/hex.js';
+import { fcRuns } from '../support/session-helpers.js';
 
 const PARAMS = { maxJump: 25_000, maxOooKeys: 2_000 };
 const AUTH_KEY = new Uint8Array(32).fill(0x29);
@@ -324,7 +325,7 @@ describe('field 5 codec (§D.3)', () => {
         expect(hex(bytes)).toBe(hex(ref));
         expect(decodeSpqrMessage(bytes)).toEqual(m);
       }),
-      { numRuns: 300 },
+      fcRuns(300),
     );
   });
 
@@ -334,7 +335,7 @@ describe('field 5 codec (§D.3)', () => {
         const bytes = encodeSpqrMessage(m);
         expect(decodeSpqrMessage(Uint8Array.from([...bytes, ...tail]))).toEqual(m);
       }),
-      { numRuns: 200 },
+      fcRuns(200),
     );
   });
 
@@ -390,7 +391,7 @@ describe('field 5 codec (§D.3)', () => {
         expect(m.epoch).toBeGreaterThanOrEqual(1);
         expect(decodeSpqrMessage(encodeSpqrMessage(m))).toEqual(m);
       }),
-      { numRuns: 1000 },
+      fcRuns(1000),
     );
   });
 });
